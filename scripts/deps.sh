@@ -1,0 +1,18 @@
+#!/bin/bash
+# Installs the Debian packages the build and the tests need, only those
+# missing, so a warm machine pays nothing. Usage: scripts/deps.sh [extra...]
+set -eu
+pkgs=(meson ninja-build pkg-config gcc clang libclang-rt-14-dev
+      libdrm-dev libvulkan-dev libexpat1-dev libcmocka-dev valgrind
+      python3 virgl-server mesa-vulkan-drivers "$@")
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "deps: installing ${missing[*]}" >&2
+	SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
+	export DEBIAN_FRONTEND=noninteractive
+	$SUDO apt-get update -qq
+	$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
