@@ -2,7 +2,7 @@
 /*
  * virtio-gpu DRM UAPI as virtio-winsys understands it.
  *
- * Written for this project from the facts in docs/kernel-uapi.md (ioctl
+ * Written for this project from the facts in docs/uapi.md (ioctl
  * numbers, struct layouts, flag values). It deliberately has a different
  * include guard from the kernel's and libdrm's copy: include this one,
  * through "drm-uapi/virtgpu_drm.h", and never the other, because only this
