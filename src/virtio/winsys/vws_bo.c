@@ -1,0 +1,258 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Blob objects: creation (where the defer decision is made), the
+ * device-wide table and the reference counting protocol.
+ *
+ * The table maps a GEM handle to the one vws_bo that owns it. The kernel
+ * gives an imported buffer the handle it already has in this file, with no
+ * extra reference, so one GEM handle must be one vws_bo with our own count.
+ * Import and the final unref race; the protocol, all under table_lock:
+ *  - import looks the handle up and takes a reference, even from zero; a
+ *    0 -> 1 step is a "revival" and is counted in bo->revivals;
+ *  - every unref that drops the count to zero then takes table_lock: if
+ *    revivals is non-zero it consumes one and backs off (a later unref
+ *    owns the destruction), otherwise it clears the slot, unmaps and closes
+ *    the handle before releasing the lock, so an import can neither find a
+ *    half-destroyed object nor get the handle number while it is being
+ *    closed.
+ * Each zero-crossing is thus matched by exactly one destroy-or-back-off,
+ * whatever the interleaving.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "drm-uapi/virtgpu_drm.h"
+#include "vws_priv.h"
+
+int vws_table_insert_locked(struct vws_device *dev, struct vws_bo *bo)
+{
+	uint32_t h = bo->handle;
+
+	if (h >= dev->table_size) {
+		uint32_t size = dev->table_size ? dev->table_size : 64;
+		struct vws_bo **t;
+
+		while (size <= h) {
+			if (size > UINT32_MAX / 2)
+				return -ENOMEM;
+			size *= 2;
+		}
+		t = realloc(dev->table, (size_t)size * sizeof(*t));
+		if (!t)
+			return -ENOMEM;
+		memset(t + dev->table_size, 0, (size_t)(size - dev->table_size) * sizeof(*t));
+		dev->table = t;
+		dev->table_size = size;
+	}
+	if (dev->table[h])
+		return -EEXIST;
+	dev->table[h] = bo;
+	return 0;
+}
+
+struct vws_bo *vws_table_lookup_locked(struct vws_device *dev, uint32_t handle)
+{
+	return handle < dev->table_size ? dev->table[handle] : NULL;
+}
+
+struct vws_bo *vws_bo_alloc(struct vws_device *dev, const struct vws_blob_desc *d)
+{
+	struct vws_bo *bo = calloc(1, sizeof(*bo));
+
+	if (!bo)
+		return NULL;
+	bo->dev = dev;
+	atomic_init(&bo->refcount, 1);
+	atomic_init(&bo->map_ptr, NULL);
+	pthread_mutex_init(&bo->map_lock, NULL);
+	bo->handle = d->handle;
+	bo->res_id = d->res_id;
+	bo->blob_mem = d->blob_mem;
+	bo->size = d->size;
+	bo->backend_data = d->backend_data;
+	bo->backend_ptr = d->backend_ptr;
+	return bo;
+}
+
+void vws_bo_free(struct vws_bo *bo)
+{
+	pthread_mutex_destroy(&bo->map_lock);
+	free(bo);
+}
+
+static bool vws_bo_wants_hint(const struct vws_device *dev, const struct vws_bo_create_info *ci)
+{
+	if (!(ci->flags & VWS_BO_DEVICE_LOCAL) || ci->blob_mem != VIRTGPU_BLOB_MEM_HOST3D ||
+	    !(ci->blob_flags & VIRTGPU_BLOB_FLAG_USE_MAPPABLE))
+		return false;
+	switch (dev->info.defer_policy) {
+	case VWS_DEFER_ALWAYS:
+		return true;
+	case VWS_DEFER_AUTO:
+		return dev->info.hint_support == VWS_HINT_VALIDATED;
+	default:
+		return false;
+	}
+}
+
+static int vws_bo_check(const struct vws_device *dev, const struct vws_bo_create_info *ci)
+{
+	const char *why = NULL;
+
+	if (ci->blob_mem < VIRTGPU_BLOB_MEM_GUEST || ci->blob_mem > VIRTGPU_BLOB_MEM_HOST3D_GUEST)
+		why = "blob_mem is not GUEST, HOST3D or HOST3D_GUEST";
+	else if (ci->blob_flags & ~(uint32_t)VIRTGPU_BLOB_FLAG_USE_MASK)
+		why = "unknown blob_flags";
+	else if (!ci->size)
+		why = "size 0";
+	else if (ci->cmd_size % 4 || (ci->cmd_size && !ci->cmd))
+		why = "cmd_size not a multiple of 4, or no cmd";
+	else if (ci->blob_mem == VIRTGPU_BLOB_MEM_GUEST && (ci->blob_id || ci->cmd_size))
+		why = "GUEST blobs take no blob_id and no command";
+	else if (ci->flags & ~(uint32_t)VWS_BO_DEVICE_LOCAL)
+		why = "unknown VWS_BO_* flags";
+	if (why) {
+		vws_log(dev, VWS_DEBUG_BO, "create: %s", why);
+		return -EINVAL;
+	}
+	if (!dev->info.param_present[VIRTGPU_PARAM_RESOURCE_BLOB] ||
+	    !dev->info.param[VIRTGPU_PARAM_RESOURCE_BLOB]) {
+		vws_log(dev, VWS_DEBUG_BO, "create: the device has no blob resources");
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
+int vws_bo_create(struct vws_device *dev, const struct vws_bo_create_info *ci,
+		  struct vws_bo **out)
+{
+	struct vws_blob_request req;
+	struct vws_blob_desc desc;
+	struct vws_bo *bo;
+	int ret;
+
+	if (!dev || !ci || !out)
+		return -EINVAL;
+	ret = vws_bo_check(dev, ci);
+	if (ret)
+		return ret;
+
+	req = (struct vws_blob_request){
+		.blob_mem = ci->blob_mem,
+		.blob_flags = ci->blob_flags,
+		.size = ci->size,
+		.blob_id = ci->blob_id,
+		.cmd = ci->cmd,
+		.cmd_size = ci->cmd_size,
+	};
+	if (vws_bo_wants_hint(dev, ci))
+		req.blob_hints = VIRTGPU_BLOB_HINT_DEFER_MAPPING;
+	/* Without a hint, a kernel that does not validate hints gets the
+	 * call it has always known; only a validating kernel, which knows
+	 * the field for sure, gets the new one. */
+	req.extended = req.blob_hints || dev->info.hint_support == VWS_HINT_VALIDATED;
+
+	ret = dev->ops->bo_create(dev, &req, &desc);
+	if (ret) {
+		vws_log(dev, VWS_DEBUG_BO, "create mem %u flags 0x%x size %llu%s: %s",
+			ci->blob_mem, ci->blob_flags, (unsigned long long)ci->size,
+			req.blob_hints ? " hinted" : "", strerror(-ret));
+		return ret;
+	}
+	bo = vws_bo_alloc(dev, &desc);
+	if (!bo) {
+		ret = -ENOMEM;
+		goto fail_close;
+	}
+	bo->blob_mem = ci->blob_mem;
+	bo->blob_flags = ci->blob_flags;
+	bo->hinted = req.blob_hints != 0;
+	bo->in_region = ci->blob_mem == VIRTGPU_BLOB_MEM_HOST3D &&
+			(ci->blob_flags & VIRTGPU_BLOB_FLAG_USE_MAPPABLE);
+
+	pthread_mutex_lock(&dev->table_lock);
+	ret = vws_table_insert_locked(dev, bo);
+	pthread_mutex_unlock(&dev->table_lock);
+	if (ret) {
+		vws_log(dev, VWS_DEBUG_BO, "create: handle %u: table insert: %s", desc.handle,
+			strerror(-ret));
+		vws_bo_free(bo);
+		bo = NULL;
+		goto fail_close;
+	}
+	vws_device_ref(dev);
+	vws_stats_bo_added(dev, bo);
+	vws_log(dev, VWS_DEBUG_BO, "created handle %u res %u mem %u flags 0x%x size %llu%s%s",
+		bo->handle, bo->res_id, bo->blob_mem, bo->blob_flags,
+		(unsigned long long)bo->size, bo->hinted ? " hinted" : "",
+		req.extended ? " (56-byte call)" : " (48-byte call)");
+	*out = bo;
+	return 0;
+
+fail_close: {
+		/* A temporary object just to hand the backend what it made. */
+		struct vws_bo tmp = { .dev = dev, .handle = desc.handle, .size = desc.size,
+				      .backend_data = desc.backend_data,
+				      .backend_ptr = desc.backend_ptr };
+
+		pthread_mutex_lock(&dev->table_lock);
+		dev->ops->bo_close(dev, &tmp);
+		pthread_mutex_unlock(&dev->table_lock);
+	}
+	return ret;
+}
+
+struct vws_bo *vws_bo_ref(struct vws_bo *bo)
+{
+	if (bo)
+		atomic_fetch_add(&bo->refcount, 1);
+	return bo;
+}
+
+void vws_bo_unref(struct vws_bo *bo)
+{
+	struct vws_device *dev;
+
+	if (!bo || atomic_fetch_sub(&bo->refcount, 1) != 1)
+		return;
+	dev = bo->dev;
+	pthread_mutex_lock(&dev->table_lock);
+	if (bo->revivals) {
+		bo->revivals--;
+		pthread_mutex_unlock(&dev->table_lock);
+		return;
+	}
+	if (vws_table_lookup_locked(dev, bo->handle) == bo)
+		dev->table[bo->handle] = NULL;
+	vws_stats_bo_removed(dev, bo);
+	vws_bo_unmap_all(bo);
+	dev->ops->bo_close(dev, bo);
+	pthread_mutex_unlock(&dev->table_lock);
+
+	vws_log(dev, VWS_DEBUG_BO, "destroyed handle %u res %u", bo->handle, bo->res_id);
+	vws_bo_free(bo);
+	vws_device_unref(dev);
+}
+
+int vws_bo_get_info(const struct vws_bo *bo, struct vws_bo_info *out)
+{
+	struct vws_bo *b = (struct vws_bo *)bo;
+
+	if (!bo || !out)
+		return -EINVAL;
+	pthread_mutex_lock(&b->map_lock);
+	*out = (struct vws_bo_info){
+		.gem_handle = bo->handle,
+		.res_id = bo->res_id,
+		.blob_mem = bo->blob_mem,
+		.blob_flags = bo->blob_flags,
+		.size = bo->size,
+		.hinted = bo->hinted,
+		.deferred = bo->hinted && !bo->region_held,
+		.mapped = atomic_load(&b->map_ptr) != NULL,
+		.imported = bo->imported,
+	};
+	pthread_mutex_unlock(&b->map_lock);
+	return 0;
+}

@@ -1,0 +1,262 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The device: backend selection, feature checks, context, the hint probe.
+ * Order matters: the context is initialised before anything that could
+ * make the kernel create an implicit one (a blob creation would), because
+ * CONTEXT_INIT fails with -EEXIST after that.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "drm-uapi/virtgpu_drm.h"
+#include "vws_priv.h"
+
+/* Capset versions tried, highest first, when the device fetches its
+ * context's capset (hosts today offer version 0..2). */
+#define VWS_CAPSET_PROBE_MAX_VERSION 4
+#define VWS_CAPSET_BUF_SIZE 4096
+
+static int vws_backend_select(struct vws_device *dev, enum vws_backend_kind kind)
+{
+	if (kind == VWS_BACKEND_DEFAULT) {
+		const char *env = getenv("VWS_BACKEND");
+
+		kind = VWS_BACKEND_KERNEL;
+		if (env && !strcmp(env, "vtest"))
+			kind = VWS_BACKEND_VTEST;
+		else if (env && env[0] && strcmp(env, "kernel"))
+			vws_warn("VWS_BACKEND='%s' is not kernel|vtest; using kernel", env);
+	}
+	switch (kind) {
+	case VWS_BACKEND_KERNEL:
+		dev->ops = &vws_kernel_backend_ops;
+		break;
+	case VWS_BACKEND_VTEST:
+#ifdef VWS_HAVE_VTEST
+		dev->ops = &vws_vtest_backend_ops;
+		break;
+#else
+		vws_log(dev, VWS_DEBUG_INIT, "vtest backend not built in");
+		return -EOPNOTSUPP;
+#endif
+	default:
+		vws_log(dev, VWS_DEBUG_INIT, "unknown backend kind %d", (int)kind);
+		return -EINVAL;
+	}
+	dev->info.backend = kind;
+	return 0;
+}
+
+static bool vws_param_on(const struct vws_device *dev, unsigned p)
+{
+	return dev->info.param_present[p] && dev->info.param[p] != 0;
+}
+
+static int vws_check_required(struct vws_device *dev, uint32_t require)
+{
+	static const struct {
+		uint32_t bit;
+		unsigned param;
+		const char *what;
+	} req[] = {
+		{ VWS_REQUIRE_BLOB, VIRTGPU_PARAM_RESOURCE_BLOB, "blob resources (RESOURCE_BLOB)" },
+		{ VWS_REQUIRE_HOST_VISIBLE, VIRTGPU_PARAM_HOST_VISIBLE,
+		  "a host-visible region (HOST_VISIBLE)" },
+		{ VWS_REQUIRE_CONTEXT_INIT, VIRTGPU_PARAM_CONTEXT_INIT,
+		  "context initialisation (CONTEXT_INIT)" },
+	};
+
+	for (size_t i = 0; i < sizeof(req) / sizeof(req[0]); i++) {
+		if ((require & req[i].bit) && !vws_param_on(dev, req[i].param)) {
+			vws_log(dev, VWS_DEBUG_INIT, "%s: no %s", dev->info.path, req[i].what);
+			return -EOPNOTSUPP;
+		}
+	}
+	return 0;
+}
+
+static int vws_context_setup(struct vws_device *dev, const struct vws_device_create_info *ci)
+{
+	struct vws_context_params p = {
+		.capset_id = ci->capset_id,
+		.num_rings = ci->num_rings ? ci->num_rings : 1,
+		.ring_poll_mask = ci->ring_poll_mask,
+	};
+	char name[64];
+	void *buf;
+	int ret;
+
+	if (!vws_param_on(dev, VIRTGPU_PARAM_CONTEXT_INIT)) {
+		vws_log(dev, VWS_DEBUG_INIT,
+			"capset %u requested but the kernel has no CONTEXT_INIT",
+			ci->capset_id);
+		return -EOPNOTSUPP;
+	}
+	if (ci->capset_id >= 64 || !(dev->info.supported_capsets & (1ull << ci->capset_id))) {
+		vws_log(dev, VWS_DEBUG_INIT, "capset %u not offered (supported mask 0x%llx)",
+			ci->capset_id, (unsigned long long)dev->info.supported_capsets);
+		return -EOPNOTSUPP;
+	}
+
+	/* The capset is what the driver builds its view of the host from;
+	 * negotiating its version now catches a host/driver mismatch here,
+	 * with a log line, instead of later. */
+	buf = malloc(VWS_CAPSET_BUF_SIZE);
+	if (!buf)
+		return -ENOMEM;
+	ret = vws_device_get_capset(dev, ci->capset_id, VWS_CAPSET_PROBE_MAX_VERSION, buf,
+				    VWS_CAPSET_BUF_SIZE, &dev->info.capset_version);
+	free(buf);
+	if (ret) {
+		vws_log(dev, VWS_DEBUG_INIT, "capset %u: no usable version (%s)",
+			ci->capset_id, strerror(-ret));
+		return ret;
+	}
+
+	/* The kernel keeps the name only where it says it will. */
+	if (vws_param_on(dev, VIRTGPU_PARAM_EXPLICIT_DEBUG_NAME)) {
+		snprintf(name, sizeof(name), "%s",
+			 ci->debug_name ? ci->debug_name : program_invocation_short_name);
+		p.debug_name = name;
+	}
+	ret = dev->ops->context_init(dev, &p);
+	if (ret) {
+		vws_log(dev, VWS_DEBUG_INIT, "CONTEXT_INIT capset %u, %u rings: %s",
+			p.capset_id, p.num_rings, strerror(-ret));
+		return ret;
+	}
+	dev->info.capset_id = ci->capset_id;
+	dev->info.context_initialised = true;
+	vws_log(dev, VWS_DEBUG_INIT, "context: capset %u version %u, %u rings, poll 0x%llx%s%s",
+		p.capset_id, dev->info.capset_version, p.num_rings,
+		(unsigned long long)p.ring_poll_mask, p.debug_name ? ", name " : "",
+		p.debug_name ? p.debug_name : "");
+	return 0;
+}
+
+static void vws_probe(struct vws_device *dev)
+{
+	dev->info.hint_support = VWS_HINT_NONE;
+	if (!vws_param_on(dev, VIRTGPU_PARAM_RESOURCE_BLOB)) {
+		snprintf(dev->hint_reason, sizeof(dev->hint_reason),
+			 "no blob resources (RESOURCE_BLOB absent)");
+	} else if (!dev->ops->probe_hints) {
+		snprintf(dev->hint_reason, sizeof(dev->hint_reason),
+			 "the %s backend has no blob hints", dev->ops->name);
+	} else {
+		dev->ops->probe_hints(dev, &dev->info.hint_support, dev->hint_reason,
+				      sizeof(dev->hint_reason));
+	}
+	dev->info.hint_reason = dev->hint_reason;
+	vws_log(dev, VWS_DEBUG_INIT, "hint support %s: %s",
+		vws_hint_support_name(dev->info.hint_support), dev->hint_reason);
+}
+
+static void vws_device_destroy(struct vws_device *dev)
+{
+	if (dev->ops && dev->backend)
+		dev->ops->close(dev);
+	free(dev->table);
+	pthread_mutex_destroy(&dev->table_lock);
+	pthread_mutex_destroy(&dev->stats_lock);
+	free(dev);
+}
+
+int vws_device_create(const struct vws_device_create_info *ci, struct vws_device **out)
+{
+	struct vws_device *dev;
+	int ret;
+
+	if (!ci || !out)
+		return -EINVAL;
+	dev = calloc(1, sizeof(*dev));
+	if (!dev)
+		return -ENOMEM;
+	atomic_init(&dev->refcount, 1);
+	pthread_mutex_init(&dev->table_lock, NULL);
+	pthread_mutex_init(&dev->stats_lock, NULL);
+	dev->debug = vws_debug_parse(getenv("VWS_DEBUG"));
+	dev->info.defer_policy_source = dev->policy_source;
+	dev->info.hint_reason = dev->hint_reason;
+
+	ret = vws_backend_select(dev, ci->backend);
+	if (ret)
+		goto fail;
+	ret = dev->ops->open(dev, ci);
+	if (ret)
+		goto fail;
+	vws_log(dev, VWS_DEBUG_INIT, "%s: %s %d.%d.%d (%s backend)", dev->info.path,
+		dev->info.driver_name, dev->info.driver_major, dev->info.driver_minor,
+		dev->info.driver_patch, dev->ops->name);
+
+	ret = vws_check_required(dev, ci->require);
+	if (ret)
+		goto fail;
+	if (ci->capset_id) {
+		ret = vws_context_setup(dev, ci);
+		if (ret)
+			goto fail;
+	}
+	vws_policy_resolve(dev, ci);
+	vws_probe(dev);
+	if (ci->host_visible_size)
+		dev->info.host_visible_size = ci->host_visible_size;
+
+	*out = dev;
+	return 0;
+fail:
+	vws_log(dev, VWS_DEBUG_INIT, "device creation failed: %s", strerror(-ret));
+	vws_device_destroy(dev);
+	return ret;
+}
+
+struct vws_device *vws_device_ref(struct vws_device *dev)
+{
+	if (dev)
+		atomic_fetch_add(&dev->refcount, 1);
+	return dev;
+}
+
+void vws_device_unref(struct vws_device *dev)
+{
+	if (dev && atomic_fetch_sub(&dev->refcount, 1) == 1)
+		vws_device_destroy(dev);
+}
+
+const struct vws_device_info *vws_device_get_info(const struct vws_device *dev)
+{
+	return dev ? &dev->info : NULL;
+}
+
+int vws_device_get_fd(const struct vws_device *dev)
+{
+	if (!dev || !dev->ops->get_fd)
+		return -1;
+	return dev->ops->get_fd(dev);
+}
+
+int vws_device_get_capset(struct vws_device *dev, uint32_t capset_id, uint32_t max_version,
+			  void *buf, size_t size, uint32_t *version_out)
+{
+	int ret = -EINVAL;
+
+	if (!dev || !buf || !size || capset_id >= 64)
+		return -EINVAL;
+	if (dev->info.param_present[VIRTGPU_PARAM_SUPPORTED_CAPSET_IDs] &&
+	    !(dev->info.supported_capsets & (1ull << capset_id)))
+		return -EOPNOTSUPP;
+	for (uint32_t v = max_version + 1; v-- > 0;) {
+		ret = dev->ops->get_capset(dev, capset_id, v, buf, size);
+		if (!ret) {
+			if (version_out)
+				*version_out = v;
+			return 0;
+		}
+		/* Only "not this version" is worth a lower one. */
+		if (ret != -EINVAL)
+			break;
+	}
+	return ret;
+}

@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * CPU mappings: one cached whole-object mapping per object, made on the
+ * first map (or forced by an export) and kept until the object goes, plus
+ * at most one placed mapping at a caller-chosen address.
+ *
+ * The first mapping of a hinted object is what makes the kernel reserve its
+ * range of the host-visible region, so accounting moves the object from
+ * "deferred" to "held" here. Failures leave the object as it was, so a map
+ * that failed for lack of region space can be retried later.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "vws_priv.h"
+
+static bool vws_bo_has_mapping(struct vws_bo *bo)
+{
+	return atomic_load_explicit(&bo->map_ptr, memory_order_relaxed) || bo->placed_ptr;
+}
+
+/* map_lock held. */
+static int vws_bo_map_locked(struct vws_bo *bo, void **ptr, bool forced)
+{
+	struct vws_device *dev = bo->dev;
+	bool first = !vws_bo_has_mapping(bo);
+	void *p = atomic_load_explicit(&bo->map_ptr, memory_order_relaxed);
+	int ret;
+
+	if (p) {
+		*ptr = p;
+		return 0;
+	}
+	ret = dev->ops->bo_map(dev, bo, NULL, &p);
+	if (ret) {
+		vws_log(dev, VWS_DEBUG_MAP, "handle %u%s map failed: %s", bo->handle,
+			forced ? " (forced by export)" : "", strerror(-ret));
+		return ret;
+	}
+	if (first)
+		vws_stats_bo_mapped(dev, bo);
+	if (forced)
+		vws_stats_add(dev, &dev->stats.forced_maps);
+	/* Release: a thread that sees the pointer without the lock sees the
+	 * mapping complete. */
+	atomic_store_explicit(&bo->map_ptr, p, memory_order_release);
+	vws_log(dev, VWS_DEBUG_MAP, "handle %u mapped at %p (%llu bytes)%s", bo->handle, p,
+		(unsigned long long)bo->size, forced ? ", forced by export" : "");
+	*ptr = p;
+	return 0;
+}
+
+int vws_bo_map_cached(struct vws_bo *bo, void **ptr, bool forced)
+{
+	int ret;
+
+	pthread_mutex_lock(&bo->map_lock);
+	ret = vws_bo_map_locked(bo, ptr, forced);
+	pthread_mutex_unlock(&bo->map_lock);
+	return ret;
+}
+
+int vws_bo_force_map(struct vws_bo *bo)
+{
+	void *p;
+	int ret = 0;
+
+	pthread_mutex_lock(&bo->map_lock);
+	/* A placed mapping also made the kernel map it: nothing to force. */
+	if (bo->hinted && !bo->region_held)
+		ret = vws_bo_map_locked(bo, &p, true);
+	pthread_mutex_unlock(&bo->map_lock);
+	return ret;
+}
+
+int vws_bo_map(struct vws_bo *bo, void **ptr)
+{
+	void *p;
+
+	if (!bo || !ptr)
+		return -EINVAL;
+	vws_stats_add(bo->dev, &bo->dev->stats.map_calls);
+	p = atomic_load_explicit(&bo->map_ptr, memory_order_acquire);
+	if (p) {
+		*ptr = p;
+		return 0;
+	}
+	return vws_bo_map_cached(bo, ptr, false);
+}
+
+int vws_bo_map_placed(struct vws_bo *bo, void *addr)
+{
+	struct vws_device *dev;
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+	void *p;
+	int ret;
+
+	if (!bo || !addr || ((uintptr_t)addr & (page - 1)))
+		return -EINVAL;
+	dev = bo->dev;
+	vws_stats_add(dev, &dev->stats.map_calls);
+	pthread_mutex_lock(&bo->map_lock);
+	if (bo->placed_ptr) {
+		ret = -EBUSY;
+		goto out;
+	}
+	ret = dev->ops->bo_map(dev, bo, addr, &p);
+	if (ret) {
+		vws_log(dev, VWS_DEBUG_MAP, "handle %u placed map at %p failed: %s", bo->handle,
+			addr, strerror(-ret));
+		goto out;
+	}
+	if (!vws_bo_has_mapping(bo))
+		vws_stats_bo_mapped(dev, bo);
+	bo->placed_ptr = p;
+	vws_log(dev, VWS_DEBUG_MAP, "handle %u placed at %p", bo->handle, p);
+out:
+	pthread_mutex_unlock(&bo->map_lock);
+	return ret;
+}
+
+int vws_bo_unmap_placed(struct vws_bo *bo, bool reserve)
+{
+	struct vws_device *dev;
+	int ret = 0;
+
+	if (!bo)
+		return -EINVAL;
+	dev = bo->dev;
+	pthread_mutex_lock(&bo->map_lock);
+	if (!bo->placed_ptr) {
+		ret = -EINVAL;
+		goto out;
+	}
+	if (reserve) {
+		/* Replacing the pages in one call keeps the range ours: no
+		 * other mapping can slip in between. */
+		if (mmap(bo->placed_ptr, bo->size, PROT_NONE,
+			 MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1,
+			 0) == MAP_FAILED) {
+			ret = -errno;
+			goto out;
+		}
+	} else if (munmap(bo->placed_ptr, bo->size)) {
+		ret = -errno;
+		goto out;
+	}
+	bo->placed_ptr = NULL;
+	if (!vws_bo_has_mapping(bo))
+		vws_stats_bo_unmapped(dev);
+	vws_log(dev, VWS_DEBUG_MAP, "handle %u placed mapping removed%s", bo->handle,
+		reserve ? " (range kept reserved)" : "");
+out:
+	pthread_mutex_unlock(&bo->map_lock);
+	return ret;
+}
+
+/* Final unref, table_lock held, nobody else has the object. */
+void vws_bo_unmap_all(struct vws_bo *bo)
+{
+	void *p = atomic_load(&bo->map_ptr);
+
+	if (p)
+		munmap(p, bo->size);
+	if (bo->placed_ptr)
+		munmap(bo->placed_ptr, bo->size);
+	atomic_store(&bo->map_ptr, NULL);
+	bo->placed_ptr = NULL;
+}

@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Shared internals of the winsys: the device and object structures and the
+ * helpers every part (and every backend) uses.
+ */
+#ifndef VWS_PRIV_H
+#define VWS_PRIV_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <unistd.h>
+
+#include "vws/vws.h"
+#include "vws_backend.h"
+
+/* VWS_DEBUG categories */
+enum vws_debug_flag {
+	VWS_DEBUG_INIT = 1u << 0,
+	VWS_DEBUG_BO = 1u << 1,
+	VWS_DEBUG_MAP = 1u << 2,
+	VWS_DEBUG_EXPORT = 1u << 3,
+	VWS_DEBUG_IMPORT = 1u << 4,
+	VWS_DEBUG_CONFIG = 1u << 5,
+	VWS_DEBUG_SUBMIT = 1u << 6,
+};
+
+/* Work counters a backend bumps (see vws_backend.h). */
+enum vws_stat_counter {
+	VWS_STAT_MAP_IOCTL,
+	VWS_STAT_MMAP,
+};
+
+#define VWS_SOURCE_MAX 320
+#define VWS_REASON_MAX 160
+
+struct vws_device {
+	atomic_uint refcount;
+	const struct vws_backend_ops *ops;
+	void *backend;
+	uint32_t debug;          /* VWS_DEBUG flags, read once at creation */
+
+	struct vws_device_info info;
+	char policy_source[VWS_SOURCE_MAX];
+	char hint_reason[VWS_REASON_MAX];
+
+	/* Objects by table key (GEM handle). Import, the final unref and
+	 * creation all take table_lock; see vws_bo.c for the protocol. */
+	pthread_mutex_t table_lock;
+	struct vws_bo **table;
+	uint32_t table_size;
+
+	pthread_mutex_t stats_lock;
+	struct vws_stats stats;
+};
+
+struct vws_bo {
+	struct vws_device *dev;
+	atomic_uint refcount;
+	/* Final unrefs that must back off because an import revived the
+	 * object after they dropped it to zero. table_lock. */
+	uint32_t revivals;
+
+	uint32_t handle;
+	uint32_t res_id;
+	uint32_t blob_mem;
+	uint32_t blob_flags;
+	uint64_t size;
+	bool hinted;
+	bool imported;
+	/* HOST3D + MAPPABLE, created here: uses the host-visible region. */
+	bool in_region;
+
+	/* map_lock serialises first maps, placed maps and the deferred ->
+	 * held transition; map_ptr is read without it once set. */
+	pthread_mutex_t map_lock;
+	_Atomic(void *) map_ptr;
+	void *placed_ptr;
+	bool region_held;        /* counted in region_bytes_held */
+
+	uint64_t backend_data;
+	void *backend_ptr;
+};
+
+/* Logging (vws_log.c) */
+uint32_t vws_debug_parse(const char *s);
+void vws_log(const struct vws_device *dev, uint32_t flag, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Always printed: a setting the user gave that the winsys could not use. */
+void vws_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Policy and configuration (vws_config.c) */
+void vws_policy_resolve(struct vws_device *dev, const struct vws_device_create_info *ci);
+
+/* Accounting (vws_stats.c) */
+void vws_stats_count(struct vws_device *dev, enum vws_stat_counter c);
+void vws_stats_bo_added(struct vws_device *dev, struct vws_bo *bo);
+void vws_stats_bo_removed(struct vws_device *dev, struct vws_bo *bo);
+/* First mapping (cached, placed or forced) of an object. map_lock held. */
+void vws_stats_bo_mapped(struct vws_device *dev, struct vws_bo *bo);
+/* The object's last mapping went away (its region range stays held). */
+void vws_stats_bo_unmapped(struct vws_device *dev);
+void vws_stats_add(struct vws_device *dev, uint64_t *field_in_stats);
+
+/* Objects (vws_bo.c) */
+int vws_table_insert_locked(struct vws_device *dev, struct vws_bo *bo);
+struct vws_bo *vws_table_lookup_locked(struct vws_device *dev, uint32_t handle);
+struct vws_bo *vws_bo_alloc(struct vws_device *dev, const struct vws_blob_desc *d);
+void vws_bo_free(struct vws_bo *bo);
+
+/* Mapping (vws_map.c): the cached mapping, taken by map and export. */
+int vws_bo_map_cached(struct vws_bo *bo, void **ptr, bool forced);
+/* Export's rule: a hinted object the kernel has not mapped yet is mapped
+ * now (and the mapping kept as the cached one). */
+int vws_bo_force_map(struct vws_bo *bo);
+void vws_bo_unmap_all(struct vws_bo *bo);
+
+/* The kernel rounds blob sizes up to its page size; so do we. */
+static inline uint64_t vws_page_round(uint64_t size)
+{
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+
+	return (size + page - 1) & ~(page - 1);
+}
+
+#endif /* VWS_PRIV_H */

@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Accounting of the host-visible region as the winsys sees it.
+ *
+ * Only HOST3D + MAPPABLE objects created through this device use the
+ * region. An object created without the hint is mapped by the kernel at
+ * creation, so it holds its range from then on; a hinted object only
+ * reserves the right to a range ("deferred") until its first mapping.
+ * Imported objects are not counted: whoever created them holds the range.
+ * Caveat: a kernel that ignores the hint (old kernel, policy always) maps
+ * at creation anyway; the winsys cannot tell and counts such objects as
+ * deferred (docs/winsys.md).
+ */
+#include <string.h>
+
+#include "vws_priv.h"
+
+void vws_stats_count(struct vws_device *dev, enum vws_stat_counter c)
+{
+	pthread_mutex_lock(&dev->stats_lock);
+	switch (c) {
+	case VWS_STAT_MAP_IOCTL:
+		dev->stats.map_ioctls++;
+		break;
+	case VWS_STAT_MMAP:
+		dev->stats.mmaps++;
+		break;
+	}
+	pthread_mutex_unlock(&dev->stats_lock);
+}
+
+void vws_stats_add(struct vws_device *dev, uint64_t *field)
+{
+	pthread_mutex_lock(&dev->stats_lock);
+	(*field)++;
+	pthread_mutex_unlock(&dev->stats_lock);
+}
+
+static void vws_stats_hold_locked(struct vws_device *dev, uint64_t bytes)
+{
+	dev->stats.region_bytes_held += bytes;
+	if (dev->stats.region_bytes_held > dev->stats.region_bytes_peak)
+		dev->stats.region_bytes_peak = dev->stats.region_bytes_held;
+}
+
+void vws_stats_bo_added(struct vws_device *dev, struct vws_bo *bo)
+{
+	pthread_mutex_lock(&dev->stats_lock);
+	dev->stats.objects++;
+	if (bo->imported)
+		dev->stats.imported_objects++;
+	if (bo->in_region) {
+		if (bo->hinted) {
+			dev->stats.deferred_objects++;
+			dev->stats.region_bytes_deferred += bo->size;
+		} else {
+			bo->region_held = true;
+			vws_stats_hold_locked(dev, bo->size);
+		}
+	}
+	pthread_mutex_unlock(&dev->stats_lock);
+}
+
+void vws_stats_bo_mapped(struct vws_device *dev, struct vws_bo *bo)
+{
+	pthread_mutex_lock(&dev->stats_lock);
+	dev->stats.mapped_objects++;
+	if (bo->in_region && !bo->region_held) {
+		bo->region_held = true;
+		dev->stats.deferred_objects--;
+		dev->stats.region_bytes_deferred -= bo->size;
+		vws_stats_hold_locked(dev, bo->size);
+	}
+	pthread_mutex_unlock(&dev->stats_lock);
+}
+
+void vws_stats_bo_unmapped(struct vws_device *dev)
+{
+	pthread_mutex_lock(&dev->stats_lock);
+	dev->stats.mapped_objects--;
+	pthread_mutex_unlock(&dev->stats_lock);
+}
+
+void vws_stats_bo_removed(struct vws_device *dev, struct vws_bo *bo)
+{
+	pthread_mutex_lock(&dev->stats_lock);
+	dev->stats.objects--;
+	if (bo->imported)
+		dev->stats.imported_objects--;
+	if (atomic_load(&bo->map_ptr) || bo->placed_ptr)
+		dev->stats.mapped_objects--;
+	if (bo->in_region) {
+		if (bo->region_held) {
+			dev->stats.region_bytes_held -= bo->size;
+		} else {
+			dev->stats.deferred_objects--;
+			dev->stats.region_bytes_deferred -= bo->size;
+		}
+	}
+	pthread_mutex_unlock(&dev->stats_lock);
+}
+
+void vws_device_get_stats(struct vws_device *dev, struct vws_stats *out)
+{
+	if (!dev || !out)
+		return;
+	pthread_mutex_lock(&dev->stats_lock);
+	*out = dev->stats;
+	pthread_mutex_unlock(&dev->stats_lock);
+}
+
+void vws_device_get_budget(struct vws_device *dev, uint64_t heap_size,
+			   uint64_t *usage, uint64_t *budget)
+{
+	uint64_t held = 0;
+
+	if (dev) {
+		pthread_mutex_lock(&dev->stats_lock);
+		held = dev->stats.region_bytes_held;
+		pthread_mutex_unlock(&dev->stats_lock);
+	}
+	if (usage)
+		*usage = held;
+	if (budget) {
+		uint64_t left = heap_size > held ? heap_size - held : 0;
+
+		*budget = left > held ? left : held;
+	}
+}
