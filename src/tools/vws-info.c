@@ -1,0 +1,266 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vws-info: what the guest kernel's virtio-gpu offers, what the winsys
+ * decided (hint support, defer policy), and a short self-check of the
+ * blob life cycle with what each step cost.
+ *
+ * Without a virtio-gpu render node it runs itself again on the kernel
+ * model (LD_PRELOAD of libvirtgpu-shim.so) and says so everywhere.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "drm-uapi/virtgpu_drm.h"
+#include "vgshim.h"
+#include "vws_info.h"
+
+/* Set in the re-executed process: the model library it preloads. */
+#define VWS_INFO_MODEL_ENV "VWS_INFO_ON_MODEL"
+
+enum { VWS_INFO_EXIT_OK, VWS_INFO_EXIT_CHECK, VWS_INFO_EXIT_USAGE, VWS_INFO_EXIT_DEVICE };
+
+static void vws_info_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: vws-info [options]\n"
+		"Prints the virtio-gpu device, its params and capsets, the host-visible\n"
+		"region, defer-mapping hint support and the policy in force, then runs a\n"
+		"self-check (create, map, export, import, free) with its cost.\n"
+		"\n"
+		"  --device PATH        render node to use (default: scan renderD128..191)\n"
+		"  --kernel GEN         run on the kernel model as GEN: legacy|v1|v2|fixed\n"
+		"  --defer POLICY       the caller's defer policy: auto|always|never\n"
+		"                       (VWS_DEFER and configuration files still apply)\n"
+		"  --capset NAME        context capset: venus|gfxstream|none (default:\n"
+		"                       venus, else gfxstream, else none)\n"
+		"  --json               machine-readable output on stdout\n"
+		"  --help               this text\n"
+		"\n"
+		"Without a virtio-gpu render node (or with --kernel) vws-info runs on the\n"
+		"kernel model libvirtgpu-shim.so; VWS_SHIM_PATH names another copy.\n"
+		"Exit status: 0 ok, 1 self-check failed, 2 usage, 3 no usable device.\n");
+}
+
+static int vws_info_parse(int argc, char **argv, struct vws_info_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "device", required_argument, NULL, 'd' },
+		{ "kernel", required_argument, NULL, 'k' },
+		{ "defer", required_argument, NULL, 'p' },
+		{ "capset", required_argument, NULL, 'c' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		/* --backend vtest / --socket PATH go here. */
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	*o = (struct vws_info_opts){ .backend = VWS_BACKEND_KERNEL, .capset = -1 };
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			o->device = optarg;
+			break;
+		case 'k':
+			if (strcmp(optarg, "legacy") && strcmp(optarg, "v1") &&
+			    strcmp(optarg, "v2") && strcmp(optarg, "fixed")) {
+				fprintf(stderr, "vws-info: --kernel %s: not legacy|v1|v2|fixed\n",
+					optarg);
+				return -1;
+			}
+			o->kernel = optarg;
+			break;
+		case 'p':
+			if (vws_defer_policy_parse(optarg, &o->defer)) {
+				fprintf(stderr, "vws-info: --defer %s: not auto|always|never\n",
+					optarg);
+				return -1;
+			}
+			break;
+		case 'c':
+			if (!strcmp(optarg, "venus"))
+				o->capset = VIRTGPU_CAPSET_VENUS;
+			else if (!strcmp(optarg, "gfxstream"))
+				o->capset = VIRTGPU_CAPSET_GFXSTREAM_VULKAN;
+			else if (!strcmp(optarg, "none"))
+				o->capset = 0;
+			else {
+				fprintf(stderr, "vws-info: --capset %s: not venus|gfxstream|none\n",
+					optarg);
+				return -1;
+			}
+			break;
+		case 'j':
+			o->json = true;
+			break;
+		case 'h':
+			vws_info_usage(stdout);
+			exit(VWS_INFO_EXIT_OK);
+		default:
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "vws-info: unexpected argument '%s'\n", argv[optind]);
+		return -1;
+	}
+	if (o->device && o->kernel) {
+		fprintf(stderr, "vws-info: --device and --kernel exclude each other\n");
+		return -1;
+	}
+	return 0;
+}
+
+static const char *vws_info_find_model(void)
+{
+	static const char *const candidates[] = { VWS_INFO_SHIM_BUILD, VWS_INFO_SHIM_INSTALLED };
+	const char *env = getenv("VWS_SHIM_PATH");
+
+	if (env && env[0])
+		return access(env, R_OK) == 0 ? env : NULL;
+	for (size_t i = 0; i < sizeof(candidates) / sizeof(candidates[0]); i++)
+		if (access(candidates[i], R_OK) == 0)
+			return candidates[i];
+	return NULL;
+}
+
+/* Runs this program again with the model preloaded; returns only on error. */
+static int vws_info_reexec_on_model(char **argv, const struct vws_info_opts *o)
+{
+	const char *model = vws_info_find_model();
+	const char *old = getenv("LD_PRELOAD");
+	char *preload;
+	size_t len;
+
+	if (!model) {
+		fprintf(stderr,
+			"vws-info: no kernel model found (looked at %s, %s; set VWS_SHIM_PATH)\n",
+			VWS_INFO_SHIM_BUILD, VWS_INFO_SHIM_INSTALLED);
+		return VWS_INFO_EXIT_DEVICE;
+	}
+	len = strlen(model) + (old ? strlen(old) + 1 : 0) + 1;
+	preload = malloc(len);
+	if (!preload) {
+		fprintf(stderr, "vws-info: out of memory\n");
+		return VWS_INFO_EXIT_DEVICE;
+	}
+	snprintf(preload, len, "%s%s%s", model, old && old[0] ? ":" : "", old ? old : "");
+	if (setenv("LD_PRELOAD", preload, 1) || setenv(VWS_INFO_MODEL_ENV, model, 1) ||
+	    (o->kernel && setenv("VGSHIM_KERNEL", o->kernel, 1))) {
+		fprintf(stderr, "vws-info: setenv: %s\n", strerror(errno));
+		free(preload);
+		return VWS_INFO_EXIT_DEVICE;
+	}
+	free(preload);
+	fflush(NULL);
+	execv("/proc/self/exe", argv);
+	fprintf(stderr, "vws-info: re-executing on the model: %s\n", strerror(errno));
+	return VWS_INFO_EXIT_DEVICE;
+}
+
+/* The model's counters, found at run time so that vws-info does not
+ * depend on the model when it runs on a real kernel. */
+static bool vws_info_model_counts(uint64_t *ioctls, uint64_t *mmaps, uint64_t *region)
+{
+	void (*get)(struct vgshim_counters *) =
+		(void (*)(struct vgshim_counters *))dlsym(RTLD_DEFAULT, "vgshim_get_counters");
+	void (*drain)(void) = (void (*)(void))dlsym(RTLD_DEFAULT, "vgshim_host_drain");
+	struct vgshim_counters c;
+
+	if (!get)
+		return false;
+	/* Region space comes back when the host answers: wait for it. */
+	if (drain)
+		drain();
+	get(&c);
+	*ioctls = c.ioctls_total;
+	*mmaps = c.mmaps;
+	*region = c.region_bytes_in_use;
+	return true;
+}
+
+static int vws_info_open(const struct vws_info_opts *o, struct vws_device **dev)
+{
+	static const uint32_t autos[] = { VIRTGPU_CAPSET_VENUS, VIRTGPU_CAPSET_GFXSTREAM_VULKAN, 0 };
+	struct vws_device_create_info ci = {
+		.backend = o->backend,
+		.path = o->device,
+		.defer = o->defer,
+		.num_rings = 1,
+		.debug_name = "vws-info",
+	};
+	int ret = -ENODEV;
+
+	if (o->capset >= 0) {
+		ci.capset_id = (uint32_t)o->capset;
+		return vws_device_create(&ci, dev);
+	}
+	for (size_t i = 0; i < sizeof(autos) / sizeof(autos[0]); i++) {
+		ci.capset_id = autos[i];
+		ret = vws_device_create(&ci, dev);
+		if (ret != -EOPNOTSUPP)
+			break;
+	}
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	struct vws_info_opts o;
+	struct vws_info_env env = { 0 };
+	struct vws_info_selfcheck sc;
+	struct vws_device *dev = NULL;
+	const char *marker = getenv(VWS_INFO_MODEL_ENV);
+	int ret;
+
+	if (vws_info_parse(argc, argv, &o)) {
+		vws_info_usage(stderr);
+		return VWS_INFO_EXIT_USAGE;
+	}
+	env.on_model = marker != NULL;
+	if (!env.on_model && o.kernel)
+		return vws_info_reexec_on_model(argv, &o);
+
+	ret = vws_info_open(&o, &dev);
+	if (ret == -ENODEV && !env.on_model && !o.device) {
+		fprintf(stderr, "vws-info: no virtio-gpu render node in /dev/dri: "
+				"running on the kernel model instead\n");
+		return vws_info_reexec_on_model(argv, &o);
+	}
+	if (ret) {
+		fprintf(stderr, "vws-info: cannot open the device%s%s: %s%s\n",
+			o.device ? " " : "", o.device ? o.device : "", strerror(-ret),
+			getenv("VWS_DEBUG") ? "" : " (VWS_DEBUG=init says why)");
+		return VWS_INFO_EXIT_DEVICE;
+	}
+	if (env.on_model) {
+		const char *gen = getenv("VGSHIM_KERNEL");
+
+		env.model_path = marker;
+		env.model_generation = gen && gen[0] ? gen : "model default";
+	}
+	if (dlsym(RTLD_DEFAULT, "vgshim_get_counters")) {
+		env.model_counts = vws_info_model_counts;
+		/* Preloaded by hand rather than by us: still the model. */
+		if (!env.on_model) {
+			const char *gen = getenv("VGSHIM_KERNEL");
+
+			env.on_model = true;
+			env.model_path = "preloaded by the caller";
+			env.model_generation = gen && gen[0] ? gen : "model default";
+		}
+	}
+
+	vws_info_run_selfcheck(dev, &env, &sc);
+	if (o.json)
+		vws_info_print_json(dev, &env, &sc);
+	else
+		vws_info_print_text(dev, &env, &sc);
+	vws_device_unref(dev);
+	return sc.passed ? VWS_INFO_EXIT_OK : VWS_INFO_EXIT_CHECK;
+}
