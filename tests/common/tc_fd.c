@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+/* File-descriptor counting and temporary files for tests. */
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "tc_common.h"
+
+int tc_count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0;
+
+	assert_non_null(d);
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n - 1; /* the directory's own fd */
+}
+
+static char *tc_temp_base(const char *name)
+{
+	const char *tmp = getenv("TMPDIR");
+	size_t len;
+	char *path;
+
+	if (!tmp || !tmp[0])
+		tmp = "/tmp";
+	len = strlen(tmp) + strlen(name) + 2;
+	path = malloc(len);
+	assert_non_null(path);
+	snprintf(path, len, "%s/%s", tmp, name);
+	return path;
+}
+
+char *tc_write_temp(const char *text)
+{
+	char *path = tc_temp_base("vws-test-XXXXXX");
+	int fd = mkostemp(path, O_CLOEXEC);
+	size_t len = strlen(text);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, len), (ssize_t)len);
+	close(fd);
+	return path;
+}
+
+char *tc_temp_dir(void)
+{
+	char *path = tc_temp_base("vws-test-dir-XXXXXX");
+
+	assert_non_null(mkdtemp(path));
+	return path;
+}
