@@ -68,6 +68,11 @@ static int vws_check_required(struct vws_device *dev, uint32_t require)
 		  "context initialisation (CONTEXT_INIT)" },
 	};
 
+	if (require & ~(uint32_t)(VWS_REQUIRE_BLOB | VWS_REQUIRE_HOST_VISIBLE |
+				  VWS_REQUIRE_CONTEXT_INIT)) {
+		vws_log(dev, VWS_DEBUG_INIT, "unknown require bits 0x%x", require);
+		return -EINVAL;
+	}
 	for (size_t i = 0; i < sizeof(req) / sizeof(req[0]); i++) {
 		if ((require & req[i].bit) && !vws_param_on(dev, req[i].param)) {
 			vws_log(dev, VWS_DEBUG_INIT, "%s: no %s", dev->info.path, req[i].what);
