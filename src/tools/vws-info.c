@@ -38,6 +38,10 @@ static void vws_info_usage(FILE *f)
 		"                       (VWS_DEFER and configuration files still apply)\n"
 		"  --capset NAME        context capset: venus|gfxstream|none (default:\n"
 		"                       venus, else gfxstream, else none)\n"
+		"  --backend NAME       kernel (default) or vtest (virglrenderer's vtest\n"
+		"                       server, e.g. virgl_test_server --venus)\n"
+		"  --socket PATH        vtest socket (default: VWS_VTEST_SOCKET, else\n"
+		"                       /tmp/.virgl_test); needs --backend vtest\n"
 		"  --json               machine-readable output on stdout\n"
 		"  --help               this text\n"
 		"\n"
@@ -55,9 +59,11 @@ static int vws_info_parse(int argc, char **argv, struct vws_info_opts *o)
 		{ "capset", required_argument, NULL, 'c' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
-		/* --backend vtest / --socket PATH go here. */
+		{ "backend", required_argument, NULL, 'b' },
+		{ "socket", required_argument, NULL, 's' },
 		{ NULL, 0, NULL, 0 },
 	};
+	const char *socket_path = NULL;
 	int c;
 
 	*o = (struct vws_info_opts){ .backend = VWS_BACKEND_KERNEL, .capset = -1 };
@@ -95,6 +101,19 @@ static int vws_info_parse(int argc, char **argv, struct vws_info_opts *o)
 				return -1;
 			}
 			break;
+		case 'b':
+			if (!strcmp(optarg, "kernel"))
+				o->backend = VWS_BACKEND_KERNEL;
+			else if (!strcmp(optarg, "vtest"))
+				o->backend = VWS_BACKEND_VTEST;
+			else {
+				fprintf(stderr, "vws-info: --backend %s: not kernel|vtest\n", optarg);
+				return -1;
+			}
+			break;
+		case 's':
+			socket_path = optarg;
+			break;
 		case 'j':
 			o->json = true;
 			break;
@@ -111,6 +130,18 @@ static int vws_info_parse(int argc, char **argv, struct vws_info_opts *o)
 	}
 	if (o->device && o->kernel) {
 		fprintf(stderr, "vws-info: --device and --kernel exclude each other\n");
+		return -1;
+	}
+	if (o->backend == VWS_BACKEND_VTEST) {
+		/* A vtest server is a host, not a kernel: no model, no node. */
+		if (o->kernel || o->device) {
+			fprintf(stderr, "vws-info: --backend vtest takes --socket, not "
+					"--kernel or --device\n");
+			return -1;
+		}
+		o->device = socket_path;
+	} else if (socket_path) {
+		fprintf(stderr, "vws-info: --socket needs --backend vtest\n");
 		return -1;
 	}
 	return 0;
@@ -227,7 +258,7 @@ int main(int argc, char **argv)
 		return vws_info_reexec_on_model(argv, &o);
 
 	ret = vws_info_open(&o, &dev);
-	if (ret == -ENODEV && !env.on_model && !o.device) {
+	if (ret == -ENODEV && !env.on_model && !o.device && o.backend == VWS_BACKEND_KERNEL) {
 		fprintf(stderr, "vws-info: no virtio-gpu render node in /dev/dri: "
 				"running on the kernel model instead\n");
 		return vws_info_reexec_on_model(argv, &o);
