@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vws-info end to end: it runs itself on the kernel model (no render node
+ * here), from any directory, and reports what the winsys decided.
+ * The binary comes from $VWS_INFO (set by meson).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+extern char **environ;
+
+struct run {
+	int status;     /* exit status, or -1 if killed */
+	char out[65536];
+};
+
+/* Runs vws-info with args from "/", stdout captured; stderr inherited. */
+static void run_info(struct run *r, const char *const *args)
+{
+	const char *bin = getenv("VWS_INFO");
+	char *argv[16];
+	posix_spawn_file_actions_t fa;
+	int pipefd[2], st, n = 0;
+	size_t len = 0;
+	pid_t pid;
+	ssize_t got;
+
+	assert_non_null(bin);
+	argv[n++] = (char *)bin;
+	for (; *args && n < 15; args++)
+		argv[n++] = (char *)*args;
+	argv[n] = NULL;
+	assert_int_equal(pipe2(pipefd, O_CLOEXEC), 0);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, pipefd[1], 1);
+	posix_spawn_file_actions_addchdir_np(&fa, "/");
+	assert_int_equal(posix_spawn(&pid, bin, &fa, NULL, argv, environ), 0);
+	posix_spawn_file_actions_destroy(&fa);
+	close(pipefd[1]);
+	while ((got = read(pipefd[0], r->out + len, sizeof(r->out) - 1 - len)) > 0)
+		len += (size_t)got;
+	r->out[len] = '\0';
+	close(pipefd[0]);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	r->status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void expect(const struct run *r, const char *needle)
+{
+	if (!strstr(r->out, needle))
+		print_error("missing '%s' in:\n%s\n", needle, r->out);
+	assert_non_null(strstr(r->out, needle));
+}
+
+static void info_json_per_generation(void **state)
+{
+	static const struct {
+		const char *gen, *support, *create_note;
+	} gens[] = {
+		{ "legacy", "ignored", "no hint: the kernel maps it now" },
+		{ "v1", "ignored", "no hint: the kernel maps it now" },
+		{ "v2", "ignored", "no hint: the kernel maps it now" },
+		{ "fixed", "validated", "hinted: mapping deferred to first use" },
+	};
+
+	unsetenv("VWS_DEFER");
+	for (size_t n = 0; n < 4; n++) {
+		const char *args[] = { "--kernel", gens[n].gen, "--json", NULL };
+		char want[128];
+		struct run *r = malloc(sizeof(*r));
+
+		assert_non_null(r);
+		run_info(r, args);
+		assert_int_equal(r->status, 0);
+		snprintf(want, sizeof(want), "\"generation\": \"%s\"", gens[n].gen);
+		expect(r, want);
+		snprintf(want, sizeof(want), "\"support\": \"%s\"", gens[n].support);
+		expect(r, want);
+		expect(r, "\"defer\": \"auto\", \"source\": \"");
+		expect(r, gens[n].create_note);
+		expect(r, "\"passed\": true");
+		expect(r, "\"driver\": \"virtio_gpu\"");
+		free(r);
+	}
+}
+
+static void info_text_always_on_v2(void **state)
+{
+	const char *args[] = { "--kernel", "v2", "--defer", "always", NULL };
+	struct run *r = malloc(sizeof(*r));
+
+	assert_non_null(r);
+	unsetenv("VWS_DEFER");
+	run_info(r, args);
+	assert_int_equal(r->status, 0);
+	expect(r, "KERNEL MODEL");
+	expect(r, "policy        = always (from caller)");
+	expect(r, "hang");
+	expect(r, "mapping forced first (deferred object)");
+	expect(r, "Self-check: PASSED");
+	/* The environment beats the command line's caller request. */
+	setenv("VWS_DEFER", "never", 1);
+	run_info(r, args);
+	expect(r, "policy        = never (from environment)");
+	unsetenv("VWS_DEFER");
+	free(r);
+}
+
+static void info_usage_errors(void **state)
+{
+	static const char *const bad[][3] = {
+		{ "--kernel", "v3", NULL },
+		{ "--defer", "sometimes", NULL },
+		{ "--capset", "virgl", NULL },
+		{ "--bogus", NULL, NULL },
+		{ "extra", NULL, NULL },
+	};
+	struct run *r = malloc(sizeof(*r));
+	const char *help[] = { "--help", NULL };
+	const char *null_dev[] = { "--device", "/dev/null", NULL };
+
+	assert_non_null(r);
+	for (size_t n = 0; n < sizeof(bad) / sizeof(bad[0]); n++) {
+		run_info(r, bad[n]);
+		assert_int_equal(r->status, 2);
+	}
+	run_info(r, help);
+	assert_int_equal(r->status, 0);
+	expect(r, "usage: vws-info");
+	run_info(r, null_dev);
+	assert_int_equal(r->status, 3);
+	free(r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(info_json_per_generation),
+		cmocka_unit_test(info_text_always_on_v2),
+		cmocka_unit_test(info_usage_errors),
+	};
+
+	return cmocka_run_group_tests_name("vws_info", tests, NULL, NULL);
+}
