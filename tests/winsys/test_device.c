@@ -218,7 +218,7 @@ static void bo_create_kernel_error(void **state)
 	struct vws_bo *bo = NULL;
 	struct vws_stats st;
 
-	assert_int_equal(vgshim_set_fail("create_blob:-ENOMEM"), 0);
+	assert_int_equal(vgshim_set_fail("CREATE_BLOB:*:ENOMEM"), 0);
 	assert_int_equal(tw_host3d(dev, 4096, VIRTGPU_BLOB_FLAG_USE_MAPPABLE, 0, &bo), -ENOMEM);
 	assert_null(bo);
 	assert_int_equal(vgshim_set_fail(NULL), 0);

@@ -7,7 +7,7 @@
 
 #include "tw.h"
 
-#define TW_REGION_SMALL "8388608" /* 8 MiB */
+#define TW_REGION_SMALL "8M"
 
 /* Export of a hinted, never-mapped object maps it first, so a foreign
  * device attaching the dma-buf sees a real range (never the bogus one). */
@@ -141,7 +141,8 @@ static void always_hangs_on_full_region(void **state)
 	int fd = -1;
 	void *p;
 
-	tc_model_use(tw_gen(state), "VGSHIM_HOSTMEM", TW_REGION_SMALL, NULL);
+	tc_model_use(tw_gen(state), "VGSHIM_HOSTMEM", TW_REGION_SMALL, "VGSHIM_HANG_MS", "20",
+		     NULL);
 	dev = tw_open(VIRTGPU_CAPSET_VENUS, VWS_DEFER_ALWAYS);
 	assert_int_equal(vws_device_get_info(dev)->hint_support, VWS_HINT_IGNORED);
 	assert_int_equal(tw_host3d(dev, 6 * TW_MIB, VIRTGPU_BLOB_FLAG_USE_MAPPABLE,

@@ -8,7 +8,7 @@
 
 #include "tw.h"
 
-#define TW_REGION_SMALL "8388608" /* 8 MiB */
+#define TW_REGION_SMALL "8M"
 
 /* Region use before and after the first map, for the policy that hints on
  * this generation (always) and the default (auto). */
