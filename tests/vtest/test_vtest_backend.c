@@ -494,6 +494,73 @@ static void test_threads(void **state)
 	assert_int_equal(tc_count_fds(), fds);
 }
 
+/* GUEST blobs (server shared memory) and a placed mapping at an address
+ * the caller owns. */
+static void test_guest_blob_and_placed_map(void **state)
+{
+	int fds = tc_count_fds();
+	struct vws_device *dev = venus_dev();
+	struct vws_bo_create_info ci = {
+		.blob_mem = VIRTGPU_BLOB_MEM_GUEST,
+		.blob_flags = VIRTGPU_BLOB_FLAG_USE_MAPPABLE | VIRTGPU_BLOB_FLAG_USE_SHAREABLE,
+		.size = 4 * PAGE,
+	};
+	struct vws_bo *bo = NULL;
+	uint8_t *p = NULL, *range;
+
+	assert_int_equal(vws_bo_create(dev, &ci, &bo), 0);
+	assert_int_equal(vws_bo_map(bo, (void **)&p), 0);
+	memset(p, 0x3c, 4 * PAGE);
+
+	range = mmap(NULL, 4 * PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(range != MAP_FAILED);
+	assert_int_equal(vws_bo_map_placed(bo, range), 0);
+	assert_int_equal(vws_bo_map_placed(bo, range), -EBUSY);
+	assert_int_equal(range[3 * PAGE + 5], 0x3c); /* same memory, two places */
+	range[0] = 0x99;
+	assert_int_equal(p[0], 0x99);
+	assert_int_equal(vws_bo_unmap_placed(bo, true), 0);
+	assert_int_equal(vws_bo_unmap_placed(bo, true), -EINVAL);
+	munmap(range, 4 * PAGE);
+	vws_bo_unref(bo);
+	vws_device_unref(dev);
+	assert_int_equal(tc_count_fds(), fds);
+}
+
+struct waiter {
+	struct vws_device *dev;
+	uint32_t sync;
+	int ret;
+};
+
+static void *waiter_main(void *arg)
+{
+	struct waiter *w = arg;
+
+	w->ret = vws_syncobj_wait(w->dev, &w->sync, 1, INT64_MAX, true);
+	return NULL;
+}
+
+/* A thread blocked in an endless wait when the server dies gets an error
+ * back instead of waiting forever. */
+static void test_server_killed_during_wait(void **state)
+{
+	struct vt_server own;
+	struct waiter w = { .ret = 1 };
+	pthread_t t;
+
+	vt_server_start(&own, true);
+	assert_int_equal(open_dev(own.sock, VIRTGPU_CAPSET_VENUS, VWS_DEFER_DEFAULT, &w.dev), 0);
+	assert_int_equal(vws_syncobj_create(w.dev, false, &w.sync), 0);
+	assert_int_equal(pthread_create(&t, NULL, waiter_main, &w), 0);
+	vt_server_kill(&own);
+	pthread_join(t, NULL);
+	assert_true(w.ret == -ECONNRESET || w.ret == -EIO);
+	vws_syncobj_destroy(w.dev, w.sync);
+	vws_device_unref(w.dev);
+	vt_server_stop(&own);
+}
+
 static void test_no_server(void **state)
 {
 	char *dir = tc_temp_dir();
@@ -587,6 +654,8 @@ int main(void)
 		cmocka_unit_test(test_syncobjs),
 		cmocka_unit_test(test_submit),
 		cmocka_unit_test(test_threads),
+		cmocka_unit_test(test_guest_blob_and_placed_map),
+		cmocka_unit_test(test_server_killed_during_wait),
 		cmocka_unit_test(test_no_server),
 		cmocka_unit_test(test_server_killed_mid_session),
 		cmocka_unit_test(test_garbage_reply),
