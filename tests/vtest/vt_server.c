@@ -30,6 +30,46 @@
 #define VT_RETRY_MS 50
 #define VT_LVP_ICD "/usr/share/vulkan/icd.d/lvp_icd.x86_64.json"
 
+/* Servers started and not yet stopped, so that a test that fails (cmocka
+ * jumps out of it) between start and stop does not leave its server
+ * running: an atexit handler kills what is left. */
+#define VT_MAX_LIVE 16
+static struct {
+	pid_t pid;
+	char *dir;
+} vt_live[VT_MAX_LIVE];
+
+static void vt_kill_session(pid_t sid);
+static void vt_cleanup_at_exit(void);
+
+static void vt_live_add(pid_t pid, const char *dir)
+{
+	static bool registered;
+
+	if (!registered) {
+		atexit(vt_cleanup_at_exit);
+		registered = true;
+	}
+	for (int i = 0; i < VT_MAX_LIVE; i++) {
+		if (!vt_live[i].pid) {
+			vt_live[i].pid = pid;
+			vt_live[i].dir = strdup(dir);
+			return;
+		}
+	}
+}
+
+static void vt_live_remove(pid_t pid)
+{
+	for (int i = 0; i < VT_MAX_LIVE; i++) {
+		if (vt_live[i].pid == pid) {
+			vt_live[i].pid = 0;
+			free(vt_live[i].dir);
+			vt_live[i].dir = NULL;
+		}
+	}
+}
+
 static int64_t vt_now_ms(void)
 {
 	struct timespec ts;
@@ -169,6 +209,7 @@ void vt_server_start(struct vt_server *s, bool venus)
 		fail_msg("cannot run virgl_test_server: %s (install virgl-server: "
 			 "bash scripts/deps.sh)", strerror(err));
 	}
+	vt_live_add(s->pid, s->dir);
 	/* -1 where pidfds are missing (valgrind): then waitpid tells. */
 	s->pidfd = (int)syscall(SYS_pidfd_open, s->pid, 0);
 
@@ -299,7 +340,21 @@ void vt_server_kill(struct vt_server *s)
 	if (s->pid <= 0)
 		return;
 	vt_kill_session(s->pid);
+	vt_live_remove(s->pid);
 	vt_reap(s);
+}
+
+static void vt_cleanup_at_exit(void)
+{
+	for (int i = 0; i < VT_MAX_LIVE; i++) {
+		if (!vt_live[i].pid)
+			continue;
+		vt_kill_session(vt_live[i].pid);
+		waitpid(vt_live[i].pid, NULL, 0);
+		if (vt_live[i].dir)
+			vt_remove_dir(vt_live[i].dir);
+		vt_live_remove(vt_live[i].pid);
+	}
 }
 
 void vt_server_stop(struct vt_server *s)
