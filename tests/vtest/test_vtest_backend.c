@@ -631,7 +631,7 @@ static void test_silent_server_times_out(void **state)
 	struct vt_fake f;
 	struct vws_device *dev = NULL;
 
-	setenv("VWS_VTEST_TIMEOUT_MS", "200", 1);
+	setenv("VWS_VTEST_TIMEOUT_MS", "1000", 1);
 	vt_fake_start(&f, VT_FAKE_SILENT);
 	assert_int_equal(open_dev(f.sock, 0, VWS_DEFER_DEFAULT, &dev), -ETIMEDOUT);
 	unsetenv("VWS_VTEST_TIMEOUT_MS");

@@ -385,7 +385,7 @@ static void test_fake_close(void **state)
 
 static void test_fake_silent(void **state)
 {
-	expect_param_error(VT_FAKE_SILENT, 200, -ETIMEDOUT);
+	expect_param_error(VT_FAKE_SILENT, 1000, -ETIMEDOUT);
 }
 
 static void expect_blob_error(enum vt_fake_script script, int err)
