@@ -444,6 +444,67 @@ static void test_fake_capset_truncated(void **state)
 	expect_capset_error(VT_FAKE_CAPSET_TRUNCATED, -EIO);
 }
 
+/* What goes on the wire: a big submit (more than the socket buffer holds,
+ * so sends are partial) and the 64-bit sync value split. */
+static void test_fake_wire_layout(void **state)
+{
+	const uint32_t n = 1u << 20;
+	uint32_t *cmd = malloc(n * 4), ids[2] = { 11, 12 };
+	uint64_t vals[2] = { 5, 0x100000007ull }, sum = 0;
+	struct vt_fake f;
+	struct vws_vtest_conn *c = fake_session(VT_FAKE_RECORD, 5000, &f);
+	uint32_t *h = f.last_head;
+
+	assert_non_null(cmd);
+	for (uint32_t i = 0; i < n; i++) {
+		cmd[i] = i * 2654435761u;
+		sum += cmd[i];
+	}
+	assert_int_equal(vws_vtest_submit(c, cmd, n * 4, 3, ids, vals, 2), 0);
+	assert_int_equal(vws_vtest_conn_error(c), 0);
+	vws_vtest_conn_destroy(c);
+	vt_fake_stop(&f);
+	free(cmd);
+
+	assert_int_equal(f.requests, 2); /* the submit and its confirming ping */
+	assert_int_equal(f.last_cmd, VWS_VTEST_CMD_SUBMIT_CMD2);
+	assert_int_equal(f.last_len, 1 + 8 + 2 * 3 + n);
+	assert_int_equal(h[0], 1);                              /* one batch */
+	assert_int_equal(h[1 + VWS_VTEST_BATCH_FLAGS], VWS_VTEST_BATCH_FLAG_RING_IDX);
+	assert_int_equal(h[1 + VWS_VTEST_BATCH_SYNC_OFFSET], 9);
+	assert_int_equal(h[1 + VWS_VTEST_BATCH_SYNC_COUNT], 2);
+	assert_int_equal(h[1 + VWS_VTEST_BATCH_CMD_OFFSET], 15);
+	assert_int_equal(h[1 + VWS_VTEST_BATCH_CMD_SIZE], n);
+	assert_int_equal(h[1 + VWS_VTEST_BATCH_RING_IDX], 3);
+	assert_int_equal(h[7], 0);
+	assert_int_equal(h[8], 0);
+	assert_int_equal(h[9], 11);
+	assert_int_equal(h[10], 5);
+	assert_int_equal(h[11], 0);
+	assert_int_equal(h[12], 12);
+	assert_int_equal(h[13], 7);
+	assert_int_equal(h[14], 1);
+	assert_int_equal(h[15], 0);
+	assert_int_equal(h[16], 2654435761u);
+	sum += 1 + VWS_VTEST_BATCH_FLAG_RING_IDX + 9 + 2 + 15 + n + 3 + 11 + 5 + 12 + 7 + 1;
+	assert_int_equal(f.last_sum, sum);
+}
+
+static void test_fake_sync_write_layout(void **state)
+{
+	struct vt_fake f;
+	struct vws_vtest_conn *c = fake_session(VT_FAKE_RECORD, 2000, &f);
+
+	assert_int_equal(vws_vtest_sync_write(c, 9, 0xabcdef0012345678ull), 0);
+	vws_vtest_conn_destroy(c);
+	vt_fake_stop(&f);
+	assert_int_equal(f.last_cmd, VWS_VTEST_CMD_SYNC_WRITE);
+	assert_int_equal(f.last_len, 3);
+	assert_int_equal(f.last_head[0], 9);
+	assert_int_equal(f.last_head[1], 0x12345678);
+	assert_int_equal(f.last_head[2], 0xabcdef00);
+}
+
 int main(void)
 {
 	const struct CMUnitTest real[] = {
@@ -473,6 +534,8 @@ int main(void)
 		cmocka_unit_test(test_fake_blob_close_before_fd),
 		cmocka_unit_test(test_fake_capset_invalid_with_data),
 		cmocka_unit_test(test_fake_capset_truncated),
+		cmocka_unit_test(test_fake_wire_layout),
+		cmocka_unit_test(test_fake_sync_write_layout),
 	};
 	int failed = 0;
 

@@ -51,8 +51,9 @@ static bool vt_reply(int fd, uint32_t cmd, const uint32_t *data, uint32_t dw)
 	return vt_write_all(fd, hdr, sizeof(hdr)) && (!dw || vt_write_all(fd, data, dw * 4));
 }
 
-/* Reads one request; *cmd gets its id. The payload is discarded. */
-static bool vt_read_request(int fd, uint32_t *cmd)
+/* Reads one request; *cmd gets its id. With f, a non-ping request is
+ * recorded there; otherwise the payload is discarded. */
+static bool vt_read_request_rec(int fd, uint32_t *cmd, struct vt_fake *f)
 {
 	uint32_t hdr[2];
 	size_t len;
@@ -69,8 +70,26 @@ static bool vt_read_request(int fd, uint32_t *cmd)
 	if (!buf)
 		return false;
 	ok = vt_read_all(fd, buf, len);
+	if (ok && f && hdr[1] != VWS_VTEST_CMD_PING_PROTOCOL_VERSION && !(len % 4)) {
+		uint32_t dw;
+
+		f->last_cmd = hdr[1];
+		f->last_len = hdr[0];
+		f->last_sum = 0;
+		memset(f->last_head, 0, sizeof(f->last_head));
+		memcpy(f->last_head, buf, len < sizeof(f->last_head) ? len : sizeof(f->last_head));
+		for (size_t i = 0; i < len; i += 4) {
+			memcpy(&dw, buf + i, 4);
+			f->last_sum += dw;
+		}
+	}
 	free(buf);
 	return ok;
+}
+
+static bool vt_read_request(int fd, uint32_t *cmd)
+{
+	return vt_read_request_rec(fd, cmd, NULL);
 }
 
 /* Sends n fds (copies of one memfd) with a one-byte message. */
@@ -145,7 +164,7 @@ static bool vt_serve_until(struct vt_fake *f, int c, uint32_t *cmd)
 	for (;;) {
 		uint32_t reply[2] = { 1, 64 };
 
-		if (!vt_read_request(c, cmd))
+		if (!vt_read_request_rec(c, cmd, f->script == VT_FAKE_RECORD ? f : NULL))
 			return false;
 		f->requests++;
 		if (f->script != VT_FAKE_GET_PARAM_GARBAGE)
@@ -208,6 +227,13 @@ static void vt_misbehave(struct vt_fake *f, int c, uint32_t cmd)
 		break;
 	case VT_FAKE_CAPSET_INVALID_DATA:
 		vt_reply(c, cmd, data, 4); /* data[0] = 0: "invalid", then 3 more */
+		break;
+	case VT_FAKE_RECORD:
+		do {
+			if (cmd == VWS_VTEST_CMD_PING_PROTOCOL_VERSION &&
+			    !vt_reply(c, cmd, NULL, 0))
+				break;
+		} while (vt_read_request_rec(c, &cmd, f) && ++f->requests);
 		break;
 	case VT_FAKE_GET_PARAM_GARBAGE:
 		hdr[0] = 0xffffffffu;

@@ -11,6 +11,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 struct vt_server {
@@ -53,6 +54,7 @@ enum vt_fake_script {
 	VT_FAKE_CAPSET_INVALID_DATA,  /* "invalid" capset carrying data */
 	VT_FAKE_CAPSET_TRUNCATED,   /* capset shorter than its header says */
 	VT_FAKE_GET_PARAM_GARBAGE,  /* good replies until GET_PARAM: garbage */
+	VT_FAKE_RECORD,             /* answers pings, records other requests */
 };
 
 struct vt_fake {
@@ -62,6 +64,10 @@ struct vt_fake {
 	enum vt_fake_script script;
 	pthread_t thread;
 	int requests;          /* requests read after the handshake */
+	/* VT_FAKE_RECORD: the last request other than a ping. */
+	uint32_t last_cmd, last_len;
+	uint32_t last_head[32];  /* its first payload dwords */
+	uint64_t last_sum;       /* sum of all its payload dwords */
 };
 
 void vt_fake_start(struct vt_fake *f, enum vt_fake_script script);
