@@ -1,0 +1,447 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The libc functions the model stands in for. Each one checks, cheaply,
+ * whether the fd or path is the model's; everything else goes straight to
+ * the real function. glibc 2.36 exports every open variant below; a
+ * program built with _FORTIFY_SOURCE calls the __*_2 ones.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "vgshim_priv.h"
+
+/* dma-buf ioctls an application may issue on an exported fd */
+#define VGSHIM_DMA_BUF_BASE 'b'
+
+static inline enum vgshim_fd_kind vgshim_hint(int fd)
+{
+	if (fd < 0 || fd >= VGSHIM_MAX_FDS)
+		return VGSHIM_FD_NONE;
+	return (enum vgshim_fd_kind)atomic_load_explicit(&vgshim_fd_hint[fd], memory_order_relaxed);
+}
+
+/* Is path the model's node? Initialises the model on first use. */
+static bool vgshim_is_node(const char *path, int *err)
+{
+	bool node;
+
+	*err = 0;
+	if (!path)
+		return false;
+	vgshim_lock();
+	if (vgshim_ensure_init_locked() && !strncmp(path, "/dev/dri/", 9)) {
+		/* a bad configuration: the node cannot be opened at all */
+		node = !strcmp(path, vgshim_dev.cfg.node);
+		*err = EINVAL;
+	} else {
+		node = !strcmp(path, vgshim_dev.cfg.node);
+	}
+	vgshim_unlock();
+	return node;
+}
+
+static int vgshim_open_node(int flags, int err)
+{
+	struct vgshim_file *f;
+	int fd;
+
+	if (err) {
+		errno = err;
+		return -1;
+	}
+	vgshim_lock();
+	err = vgshim_fault_check("open");
+	if (err) {
+		vgshim_unlock();
+		errno = err;
+		return -1;
+	}
+	fd = vgshim_real_open("/dev/null", O_RDWR | (flags & O_CLOEXEC));
+	if (fd < 0 || fd >= VGSHIM_MAX_FDS) {
+		if (fd >= 0)
+			vgshim_real_close(fd);
+		vgshim_unlock();
+		errno = fd < 0 ? errno : EMFILE;
+		return -1;
+	}
+	f = vgshim_file_new();
+	if (!f) {
+		vgshim_real_close(fd);
+		vgshim_unlock();
+		errno = ENOMEM;
+		return -1;
+	}
+	vgshim_fd_set(fd, VGSHIM_FD_NODE, f);
+	vgshim_unlock();
+	return fd;
+}
+
+static int vgshim_open_common(int dirfd, const char *path, int flags, mode_t mode, bool at)
+{
+	int err;
+
+	vgshim_libc_init();
+	if (path && path[0] == '/' && vgshim_is_node(path, &err))
+		return vgshim_open_node(flags, err);
+	if (at) {
+		static int (*real_openat)(int, const char *, int, ...);
+
+		if (!real_openat) {
+			void *p = dlsym(RTLD_NEXT, "openat");
+
+			memcpy(&real_openat, &p, sizeof(p));
+		}
+		return real_openat(dirfd, path, flags, mode);
+	}
+	return vgshim_real_open(path, flags, mode);
+}
+
+static mode_t vgshim_mode(int flags, va_list ap)
+{
+	return (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE ? (mode_t)va_arg(ap, int) : 0;
+}
+
+int open(const char *path, int flags, ...)
+{
+	va_list ap;
+	mode_t mode;
+
+	va_start(ap, flags);
+	mode = vgshim_mode(flags, ap);
+	va_end(ap);
+	return vgshim_open_common(AT_FDCWD, path, flags, mode, false);
+}
+
+int open64(const char *path, int flags, ...)
+{
+	va_list ap;
+	mode_t mode;
+
+	va_start(ap, flags);
+	mode = vgshim_mode(flags, ap);
+	va_end(ap);
+	return vgshim_open_common(AT_FDCWD, path, flags, mode, false);
+}
+
+int __open_2(const char *path, int flags);
+int __open_2(const char *path, int flags)
+{
+	return vgshim_open_common(AT_FDCWD, path, flags, 0, false);
+}
+
+int __open64_2(const char *path, int flags);
+int __open64_2(const char *path, int flags)
+{
+	return vgshim_open_common(AT_FDCWD, path, flags, 0, false);
+}
+
+int openat(int dirfd, const char *path, int flags, ...)
+{
+	va_list ap;
+	mode_t mode;
+
+	va_start(ap, flags);
+	mode = vgshim_mode(flags, ap);
+	va_end(ap);
+	return vgshim_open_common(dirfd, path, flags, mode, true);
+}
+
+int openat64(int dirfd, const char *path, int flags, ...)
+{
+	va_list ap;
+	mode_t mode;
+
+	va_start(ap, flags);
+	mode = vgshim_mode(flags, ap);
+	va_end(ap);
+	return vgshim_open_common(dirfd, path, flags, mode, true);
+}
+
+int __openat_2(int dirfd, const char *path, int flags);
+int __openat_2(int dirfd, const char *path, int flags)
+{
+	return vgshim_open_common(dirfd, path, flags, 0, true);
+}
+
+int __openat64_2(int dirfd, const char *path, int flags);
+int __openat64_2(int dirfd, const char *path, int flags)
+{
+	return vgshim_open_common(dirfd, path, flags, 0, true);
+}
+
+/* Forgets fd as the model's, as closing it would. Lock held. */
+static void vgshim_forget_fd(int fd)
+{
+	void *ptr;
+
+	switch (vgshim_fd_kind(fd, &ptr)) {
+	case VGSHIM_FD_NODE: {
+		struct vgshim_file *f = ptr;
+
+		vgshim_fd_clear(fd);
+		if (--f->fds == 0)
+			vgshim_file_release(f);
+		break;
+	}
+	case VGSHIM_FD_DMABUF:
+		vgshim_fd_clear(fd);
+		vgshim_dmabuf_fd_closed(ptr);
+		break;
+	default:
+		break;
+	}
+}
+
+/* Makes newfd refer to what oldfd refers to. Lock held. */
+static void vgshim_copy_fd(int oldfd, int newfd)
+{
+	void *ptr;
+	enum vgshim_fd_kind kind = vgshim_fd_kind(oldfd, &ptr);
+
+	if (newfd < 0 || kind == VGSHIM_FD_NONE)
+		return;
+	if (newfd >= VGSHIM_MAX_FDS)
+		return; /* beyond the table: the model will not see this fd */
+	if (kind == VGSHIM_FD_NODE)
+		((struct vgshim_file *)ptr)->fds++;
+	else
+		((struct vgshim_dmabuf *)ptr)->fds++;
+	vgshim_fd_set(newfd, kind, ptr);
+}
+
+int close(int fd)
+{
+	vgshim_libc_init();
+	if (vgshim_hint(fd) != VGSHIM_FD_NONE) {
+		vgshim_lock();
+		vgshim_forget_fd(fd);
+		vgshim_unlock();
+	}
+	return vgshim_real_close(fd);
+}
+
+int dup(int fd)
+{
+	int nfd;
+
+	vgshim_libc_init();
+	if (vgshim_hint(fd) == VGSHIM_FD_NONE)
+		return vgshim_real_dup(fd);
+	vgshim_lock();
+	nfd = vgshim_real_dup(fd);
+	vgshim_copy_fd(fd, nfd);
+	vgshim_unlock();
+	return nfd;
+}
+
+static int vgshim_dup2_common(int oldfd, int newfd, int flags, bool three)
+{
+	int ret;
+
+	vgshim_libc_init();
+	if (vgshim_hint(oldfd) == VGSHIM_FD_NONE && vgshim_hint(newfd) == VGSHIM_FD_NONE)
+		return three ? vgshim_real_dup3(oldfd, newfd, flags) : vgshim_real_dup2(oldfd, newfd);
+	vgshim_lock();
+	ret = three ? vgshim_real_dup3(oldfd, newfd, flags) : vgshim_real_dup2(oldfd, newfd);
+	if (ret >= 0 && oldfd != newfd) {
+		vgshim_forget_fd(newfd); /* dup2 closed it */
+		vgshim_copy_fd(oldfd, newfd);
+	}
+	vgshim_unlock();
+	return ret;
+}
+
+int dup2(int oldfd, int newfd)
+{
+	return vgshim_dup2_common(oldfd, newfd, 0, false);
+}
+
+int dup3(int oldfd, int newfd, int flags)
+{
+	return vgshim_dup2_common(oldfd, newfd, flags, true);
+}
+
+static int vgshim_fcntl_common(int fd, int cmd, void *arg)
+{
+	int nfd;
+
+	vgshim_libc_init();
+	if ((cmd != F_DUPFD && cmd != F_DUPFD_CLOEXEC) || vgshim_hint(fd) == VGSHIM_FD_NONE)
+		return vgshim_real_fcntl(fd, cmd, arg);
+	vgshim_lock();
+	nfd = vgshim_real_fcntl(fd, cmd, arg);
+	vgshim_copy_fd(fd, nfd);
+	vgshim_unlock();
+	return nfd;
+}
+
+int fcntl(int fd, int cmd, ...)
+{
+	va_list ap;
+	void *arg;
+
+	va_start(ap, cmd);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	return vgshim_fcntl_common(fd, cmd, arg);
+}
+
+int fcntl64(int fd, int cmd, ...);
+int fcntl64(int fd, int cmd, ...)
+{
+	va_list ap;
+	void *arg;
+
+	va_start(ap, cmd);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	return vgshim_fcntl_common(fd, cmd, arg);
+}
+
+int ioctl(int fd, unsigned long request, ...)
+{
+	va_list ap;
+	void *arg, *ptr;
+	int ret = 0;
+
+	va_start(ap, request);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	vgshim_libc_init();
+	if (vgshim_hint(fd) == VGSHIM_FD_NONE)
+		return vgshim_real_ioctl(fd, request, arg);
+	vgshim_lock();
+	switch (vgshim_fd_kind(fd, &ptr)) {
+	case VGSHIM_FD_NODE:
+		ret = vgshim_ioctl_node(ptr, request, arg);
+		break;
+	case VGSHIM_FD_DMABUF:
+		/* DMA_BUF_IOCTL_SYNC and SET_NAME: coherent memory, nothing to do */
+		ret = _IOC_TYPE(request) == VGSHIM_DMA_BUF_BASE ? 0 : -ENOTTY;
+		break;
+	default:
+		vgshim_unlock();
+		return vgshim_real_ioctl(fd, request, arg);
+	}
+	vgshim_unlock();
+	if (ret < 0) {
+		errno = -ret;
+		return -1;
+	}
+	return ret;
+}
+
+static void *vgshim_mmap_common(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+	void *p, *ptr;
+
+	vgshim_libc_init();
+	if (vgshim_hint(fd) != VGSHIM_FD_NONE) {
+		vgshim_lock();
+		switch (vgshim_fd_kind(fd, &ptr)) {
+		case VGSHIM_FD_NODE:
+			p = vgshim_mmap_node(ptr, addr, len, prot, flags, fd, off);
+			break;
+		case VGSHIM_FD_DMABUF:
+			p = vgshim_mmap_dmabuf(ptr, addr, len, prot, flags, fd, off);
+			break;
+		default:
+			p = vgshim_real_mmap(addr, len, prot, flags, fd, off);
+			break;
+		}
+		vgshim_unlock();
+		return p;
+	}
+	p = vgshim_real_mmap(addr, len, prot, flags, fd, off);
+	/* a fixed mapping on top of one of ours replaces it */
+	if (p != MAP_FAILED && (flags & MAP_FIXED) &&
+	    __atomic_load_n(&vgshim_dev.live_mapping_count, __ATOMIC_RELAXED)) {
+		vgshim_lock();
+		vgshim_mappings_unmapped((uintptr_t)p, len);
+		vgshim_unlock();
+	}
+	return p;
+}
+
+void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+	return vgshim_mmap_common(addr, len, prot, flags, fd, off);
+}
+
+void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+	return vgshim_mmap_common(addr, len, prot, flags, fd, off);
+}
+
+int munmap(void *addr, size_t len)
+{
+	int ret;
+
+	vgshim_libc_init();
+	ret = vgshim_real_munmap(addr, len);
+	if (!ret && __atomic_load_n(&vgshim_dev.live_mapping_count, __ATOMIC_RELAXED)) {
+		vgshim_lock();
+		vgshim_mappings_unmapped((uintptr_t)addr, len);
+		vgshim_unlock();
+	}
+	return ret;
+}
+
+static void vgshim_fake_stat(struct stat *st)
+{
+	unsigned minor = 128;
+	const char *n = vgshim_dev.cfg.node, *d = strstr(n, "renderD");
+
+	if (d)
+		minor = (unsigned)strtoul(d + 7, NULL, 10);
+	st->st_mode = S_IFCHR | 0666;
+	st->st_rdev = makedev(226, minor);
+}
+
+int fstat(int fd, struct stat *st)
+{
+	int ret;
+
+	vgshim_libc_init();
+	ret = vgshim_real_fstat(fd, st);
+	if (!ret && vgshim_hint(fd) == VGSHIM_FD_NODE)
+		vgshim_fake_stat(st);
+	return ret;
+}
+
+int fstat64(int fd, struct stat64 *st)
+{
+	return fstat(fd, (struct stat *)st);
+}
+
+int stat(const char *path, struct stat *st)
+{
+	int err;
+
+	vgshim_libc_init();
+	if (path[0] == '/' && vgshim_is_node(path, &err)) {
+		if (err) {
+			errno = err;
+			return -1;
+		}
+		if (vgshim_real_stat("/dev/null", st))
+			return -1;
+		vgshim_fake_stat(st);
+		return 0;
+	}
+	return vgshim_real_stat(path, st);
+}
+
+int stat64(const char *path, struct stat64 *st)
+{
+	return stat(path, (struct stat *)st);
+}

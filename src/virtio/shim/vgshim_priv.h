@@ -1,0 +1,315 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Internals of the virtio-gpu kernel model.
+ *
+ * One device (node, region, host) per process, guarded by one mutex; a
+ * condition variable is broadcast on every state change the host makes
+ * (map answered, fence signalled, UNREF answered), which is what every
+ * waiter in the model waits on. The model never calls an interposed libc
+ * function through the PLT: it uses the vgshim_real_* pointers.
+ */
+#ifndef VGSHIM_PRIV_H
+#define VGSHIM_PRIV_H
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "drm-uapi/virtgpu_drm.h"
+#include "vgshim.h"
+
+#define VGSHIM_PARAM_SLOTS 16
+
+#define VGSHIM_PAGE 4096ull
+#define VGSHIM_MAX_FDS 65536
+#define VGSHIM_MAX_CAPSETS 8
+#define VGSHIM_MAX_RINGS 64
+/* First fake mmap offset, as DRM's: past 4 GiB. */
+#define VGSHIM_OFFSET_BASE (1ull << 32)
+
+/* ---- real libc (vgshim_libc.c) ---- */
+extern int (*vgshim_real_open)(const char *, int, ...);
+extern int (*vgshim_real_close)(int);
+extern int (*vgshim_real_dup)(int);
+extern int (*vgshim_real_dup2)(int, int);
+extern int (*vgshim_real_dup3)(int, int, int);
+extern int (*vgshim_real_fcntl)(int, int, ...);
+extern int (*vgshim_real_ioctl)(int, unsigned long, ...);
+extern void *(*vgshim_real_mmap)(void *, size_t, int, int, int, off_t);
+extern int (*vgshim_real_munmap)(void *, size_t);
+extern int (*vgshim_real_fstat)(int, struct stat *);
+extern int (*vgshim_real_stat)(const char *, struct stat *);
+void vgshim_libc_init(void);
+
+/* ---- configuration (vgshim_config.c) ---- */
+struct vgshim_capset {
+	uint32_t id;
+	uint32_t max_version;
+	uint32_t max_size;
+};
+
+struct vgshim_config {
+	char node[256];
+	enum vgshim_kernel kernel;
+	uint64_t hostmem;          /* region bytes */
+	uint64_t guestmem;         /* guest RAM budget for guest blobs */
+	uint64_t map_latency_us;
+	uint64_t hang_ms;
+	bool partial_mmap;
+	char stats[256];
+	bool param_present[VGSHIM_PARAM_SLOTS];
+	int64_t param[VGSHIM_PARAM_SLOTS];
+	struct vgshim_capset capsets[VGSHIM_MAX_CAPSETS];
+	unsigned num_capsets;
+	char fail[512];            /* VGSHIM_FAIL as given */
+};
+
+/* Parses the environment into cfg; on error prints why and returns -EINVAL. */
+int vgshim_config_from_env(struct vgshim_config *cfg);
+/* Applies NAME=VALUE on top of cfg (same syntax as the environment). */
+int vgshim_config_set(struct vgshim_config *cfg, const char *name, const char *value);
+void vgshim_config_defaults(struct vgshim_config *cfg);
+uint64_t vgshim_capset_mask(const struct vgshim_config *cfg);
+
+/* ---- fault injection (vgshim_fault.c) ---- */
+#define VGSHIM_FAULT_ALLOC_SITE "alloc"
+int vgshim_fault_parse(const char *rules);     /* replaces the rules; -EINVAL on error */
+/* Counts one call of `site` and returns the errno to inject, or 0. */
+int vgshim_fault_check(const char *site);
+void vgshim_fault_reset_counts(void);
+/* Allocation wrappers of the model: fail under the "alloc" rule. */
+void *vgshim_calloc(size_t n, size_t size);
+void *vgshim_realloc(void *p, size_t size);
+
+/* ---- region (vgshim_region.c) ---- */
+struct vgshim_range {
+	uint64_t start, size;
+};
+struct vgshim_region {
+	uint64_t size;
+	struct vgshim_range *free; /* sorted, coalesced free ranges */
+	size_t num_free, cap_free;
+};
+int vgshim_region_init(struct vgshim_region *r, uint64_t size);
+void vgshim_region_fini(struct vgshim_region *r);
+int vgshim_region_alloc(struct vgshim_region *r, uint64_t size, uint64_t *start);
+void vgshim_region_release(struct vgshim_region *r, uint64_t start, uint64_t size);
+
+/* ---- a small uint64 -> pointer hash (vgshim_hash.c) ---- */
+struct vgshim_hash {
+	uint64_t *keys;
+	void **vals;
+	size_t cap, count, tomb;
+};
+void *vgshim_hash_get(const struct vgshim_hash *h, uint64_t key);
+int vgshim_hash_put(struct vgshim_hash *h, uint64_t key, void *val);
+void vgshim_hash_del(struct vgshim_hash *h, uint64_t key);
+void vgshim_hash_fini(struct vgshim_hash *h);
+
+/* ---- objects, files, dma-bufs, mappings ---- */
+enum vgshim_map_state {
+	VGSHIM_MAP_INITIALIZING = 0,
+	VGSHIM_MAP_OK = 1,
+	VGSHIM_MAP_ERR = 2,
+};
+
+struct vgshim_hostmem; /* a host memory object of the registry */
+
+struct vgshim_obj {
+	uint32_t res_id;
+	uint32_t blob_mem, blob_flags, blob_hints;
+	uint64_t blob_id;
+	uint64_t size;             /* page-rounded */
+	uint64_t offset;           /* fake mmap offset */
+	bool vram;                 /* HOST3D: lives in the region when mappable */
+	bool mappable;
+	/* memory behind the object: a memfd (host memory or guest pages) */
+	int memfd;
+	bool host_missing;         /* host could not back it: maps fail */
+	/* region state (vram + mappable only) */
+	bool region_reserved;
+	uint64_t region_offset;
+	bool map_sent;             /* MAP_BLOB sent, answer may be pending */
+	bool map_lost;             /* v1/v2: deferred map failed, nothing sent */
+	int map_state;
+	/* references: GEM handles in all files, a live dma-buf, mappings */
+	uint32_t handles;
+	struct vgshim_dmabuf *dmabuf;
+	uint32_t mappings;
+	uint32_t busy;             /* fences of submissions using it */
+	bool dying;                /* UNREF sent */
+	bool imported_foreign;     /* wraps another process's memory */
+};
+
+struct vgshim_syncobj {
+	bool signaled;
+	uint64_t point;            /* timeline value */
+};
+
+enum vgshim_ctx_state {
+	VGSHIM_CTX_NONE = 0,
+	VGSHIM_CTX_IMPLICIT,
+	VGSHIM_CTX_INIT,
+};
+
+struct vgshim_file {
+	uint32_t fds;              /* fds of this process referring to it */
+	struct vgshim_obj **handles; /* index = GEM handle */
+	uint32_t num_handles;      /* array size */
+	uint32_t first_free;       /* no free handle below this */
+	struct vgshim_syncobj **syncobjs;
+	uint32_t num_syncobjs;
+	enum vgshim_ctx_state ctx;
+	uint32_t capset_id, num_rings;
+	uint64_t poll_mask;
+	bool debug_name;
+};
+
+struct vgshim_dmabuf {
+	struct vgshim_obj *obj;
+	int base_fd;               /* internal: what new exports dup */
+	uint32_t fds;              /* user fds alive */
+	dev_t st_dev;
+	ino_t st_ino;
+};
+
+struct vgshim_mapping {
+	uintptr_t start;
+	size_t len;
+	struct vgshim_obj *obj;
+	/* live pieces after partial munmaps */
+	struct vgshim_range *pieces;
+	size_t num_pieces;
+};
+
+enum vgshim_fd_kind {
+	VGSHIM_FD_NONE = 0,
+	VGSHIM_FD_NODE,
+	VGSHIM_FD_DMABUF,
+};
+
+/* Host events, completed by the host thread after the latency. */
+enum vgshim_event_kind {
+	VGSHIM_EV_MAP,
+	VGSHIM_EV_UNREF,
+	VGSHIM_EV_FENCE,
+};
+
+struct vgshim_fence {
+	int efd;                   /* internal eventfd, written when signalled */
+	struct vgshim_obj **objs;
+	uint32_t num_objs;
+	struct vgshim_file *file;  /* out syncobjs live in this file */
+	uint32_t *out_syncobjs;
+	uint64_t *out_points;
+	uint32_t num_out;
+};
+
+struct vgshim_event {
+	enum vgshim_event_kind kind;
+	uint64_t deadline_ns;
+	struct vgshim_obj *obj;
+	struct vgshim_fence *fence;
+	struct vgshim_event *next;
+};
+
+struct vgshim_dev {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool inited;
+	bool config_error;
+	struct vgshim_config cfg;
+	struct vgshim_config env_cfg; /* what the environment said */
+	struct vgshim_region region;
+	uint32_t next_res_id;
+	uint64_t next_offset;
+	uint64_t guest_bytes;
+	struct vgshim_hash by_offset;
+	struct vgshim_hash by_res;     /* live objects by res id */
+	struct vgshim_hash mem_by_id;  /* host registry: blob_id -> hostmem */
+	struct vgshim_hash dmabuf_by_ino;
+	struct vgshim_hash map_by_start;
+	uint64_t live_mapping_count;
+	/* fd table */
+	unsigned char fd_kind[VGSHIM_MAX_FDS];
+	void *fd_ptr[VGSHIM_MAX_FDS];
+	uint32_t live_files;
+	/* host */
+	struct vgshim_event *events;   /* sorted by deadline */
+	uint64_t events_pending;
+	bool host_thread_running;
+	bool host_thread_stop;
+	pthread_t host_thread;
+	/* counters and the last CREATE_BLOB */
+	struct vgshim_counters c;
+	unsigned char last_blob[64];
+	size_t last_blob_size;
+};
+
+extern struct vgshim_dev vgshim_dev;
+/* Fast check without the lock: is fd possibly ours? */
+extern _Atomic unsigned char vgshim_fd_hint[VGSHIM_MAX_FDS];
+
+void vgshim_lock(void);
+void vgshim_unlock(void);
+/* Initialises the device from the environment (once). Lock held. */
+int vgshim_ensure_init_locked(void);
+void vgshim_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+uint64_t vgshim_now_ns(void);
+
+/* fd table, lock held */
+void vgshim_fd_set(int fd, enum vgshim_fd_kind kind, void *ptr);
+void vgshim_fd_clear(int fd);
+enum vgshim_fd_kind vgshim_fd_kind(int fd, void **ptr);
+
+/* objects (vgshim_object.c), lock held */
+struct vgshim_obj *vgshim_obj_new(void);
+void vgshim_obj_maybe_destroy(struct vgshim_obj *obj);
+struct vgshim_obj *vgshim_file_lookup(struct vgshim_file *f, uint32_t handle);
+int vgshim_file_add_handle(struct vgshim_file *f, struct vgshim_obj *obj, uint32_t *handle);
+uint32_t vgshim_file_find_handle(struct vgshim_file *f, const struct vgshim_obj *obj);
+int vgshim_file_close_handle(struct vgshim_file *f, uint32_t handle);
+struct vgshim_file *vgshim_file_new(void);
+void vgshim_file_release(struct vgshim_file *f);
+/* Reserves the region range and sends MAP_BLOB (kernel side of a map). */
+int vgshim_vram_map(struct vgshim_obj *obj);
+/* The deferred map, as each generation does it. Returns the error the
+ * ioctl/mmap must return (fixed), or 0 (v1/v2 drop it and set map_lost). */
+int vgshim_vram_map_deferred(struct vgshim_obj *obj);
+/* Waits until map_state leaves INITIALIZING (mmap's wait). */
+int vgshim_vram_wait_mapped(struct vgshim_obj *obj);
+/* Host memory for an object: memfd of the host object or fresh. */
+int vgshim_obj_memfd(struct vgshim_obj *obj);
+
+/* dma-bufs (vgshim_prime.c), lock held */
+int vgshim_prime_export(struct vgshim_file *f, uint32_t handle, uint32_t flags, int *fd);
+int vgshim_prime_import(struct vgshim_file *f, int fd, uint32_t *handle);
+void vgshim_dmabuf_fd_closed(struct vgshim_dmabuf *d);
+
+/* host (vgshim_host.c), lock held */
+void vgshim_host_queue(enum vgshim_event_kind kind, struct vgshim_obj *obj,
+		       struct vgshim_fence *fence);
+void vgshim_host_run_cmds(const uint32_t *cmds, size_t dwords);
+int vgshim_host_resolve(struct vgshim_obj *obj);
+void vgshim_host_fini_registry(void);
+
+/* mappings (vgshim_mmap.c) */
+void *vgshim_mmap_node(struct vgshim_file *f, void *addr, size_t len, int prot, int flags,
+		       int fd, off_t off);
+void *vgshim_mmap_dmabuf(struct vgshim_dmabuf *d, void *addr, size_t len, int prot,
+			 int flags, int fd, off_t off);
+void vgshim_mappings_unmapped(uintptr_t start, size_t len);
+
+/* ioctls (vgshim_ioctl.c, vgshim_virtgpu.c, vgshim_syncobj.c) */
+int vgshim_ioctl_node(struct vgshim_file *f, unsigned long request, void *arg);
+int vgshim_virtgpu_ioctl(struct vgshim_file *f, unsigned nr, void *data, size_t in_size);
+int vgshim_syncobj_ioctl(struct vgshim_file *f, unsigned nr, void *data);
+struct vgshim_syncobj *vgshim_syncobj_lookup(struct vgshim_file *f, uint32_t handle);
+void vgshim_file_free_syncobjs(struct vgshim_file *f);
+
+#endif
