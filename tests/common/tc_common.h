@@ -25,6 +25,7 @@ void tc_model_use(const char *generation, ...) __attribute__((sentinel));
 /* What must come back to zero when a test has released everything. */
 struct tc_leak_baseline {
 	int fds;
+	uint64_t host_mem_objects;
 };
 
 /* Call at the start of a test (after the model is set up). */
