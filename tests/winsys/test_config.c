@@ -47,7 +47,7 @@ static struct policy open_with(enum vws_defer_policy caller, const char *file, c
 
 static void expect_source_file(const struct policy *p, const char *file)
 {
-	char want[400];
+	char want[600];
 
 	snprintf(want, sizeof(want), "config:%s", file);
 	assert_string_equal(p->source, want);
