@@ -322,15 +322,21 @@ int main(int argc, char **argv)
 		bool need_model = c.force_model;
 
 		if (!need_model) {
+			struct vws_device_create_info ci = { .path = c.o.device };
 			struct vws_device *dev;
 
-			ret = vws_bench_open(&env, VWS_BENCH_EAGER, 0, 0, &dev);
-			if (ret == -ENODEV && !c.o.device)
+			/* Is there a virtio-gpu node at all? */
+			ret = vws_device_create(&ci, &dev);
+			if (ret == -ENODEV && !c.o.device) {
 				need_model = true;
-			else if (ret)
+			} else if (ret) {
+				fprintf(stderr, "vws-bench: cannot open the device: %s\n",
+					strerror(-ret));
 				return 1;
-			else
-				vws_bench_close(&env, dev);
+			} else {
+				vws_device_unref(dev);
+			}
+			ret = 0;
 		}
 		if (need_model) {
 			const char *model = vws_tool_find_model(VWS_BENCH_SHIM_BUILD,

@@ -387,12 +387,16 @@ int munmap(void *addr, size_t len)
 	int ret;
 
 	vgshim_libc_init();
+	if (!__atomic_load_n(&vgshim_dev.live_mapping_count, __ATOMIC_RELAXED))
+		return vgshim_real_munmap(addr, len);
+	/* Unmap and forget under the lock: once the range is free another
+	 * thread's mmap of the node may get the same address, and must find
+	 * the old mapping already gone from the table. */
+	vgshim_lock();
 	ret = vgshim_real_munmap(addr, len);
-	if (!ret && __atomic_load_n(&vgshim_dev.live_mapping_count, __ATOMIC_RELAXED)) {
-		vgshim_lock();
+	if (!ret)
 		vgshim_mappings_unmapped((uintptr_t)addr, len);
-		vgshim_unlock();
-	}
+	vgshim_unlock();
 	return ret;
 }
 

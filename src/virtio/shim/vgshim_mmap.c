@@ -14,10 +14,17 @@
 
 #include "vgshim_priv.h"
 
+static void vgshim_untrack(struct vgshim_mapping *m);
+
 static int vgshim_track(struct vgshim_obj *obj, void *addr, size_t len)
 {
-	struct vgshim_mapping *m = vgshim_calloc(1, sizeof(*m));
+	struct vgshim_mapping *m = vgshim_hash_get(&vgshim_dev.map_by_start, (uintptr_t)addr);
 
+	/* A mapping we still track at this address was replaced behind our
+	 * back (a raw syscall): it is gone. */
+	if (m)
+		vgshim_untrack(m);
+	m = vgshim_calloc(1, sizeof(*m));
 	if (!m)
 		return -ENOMEM;
 	m->pieces = vgshim_calloc(1, sizeof(*m->pieces));
