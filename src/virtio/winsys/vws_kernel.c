@@ -68,6 +68,7 @@ static int vws_kernel_scan(struct vws_device *dev, char *path, size_t len)
 {
 	char seen[256] = "";
 	size_t used = 0;
+	int open_err = 0;
 
 	for (int n = VWS_RENDER_MIN; n <= VWS_RENDER_MAX; n++) {
 		char why[96];
@@ -75,8 +76,18 @@ static int vws_kernel_scan(struct vws_device *dev, char *path, size_t len)
 
 		snprintf(path, len, "/dev/dri/renderD%d", n);
 		fd = open(path, O_RDWR | O_CLOEXEC);
-		if (fd < 0)
+		if (fd < 0) {
+			/* A node we may not open (not in the render group...)
+			 * is worth more than "no device" if nothing else fits. */
+			if (errno != ENOENT && errno != ENXIO && errno != ENODEV && !open_err) {
+				open_err = -errno;
+				used += snprintf(seen + used, sizeof(seen) - used, "%s%s: %s",
+						 used ? "; " : "", path, strerror(errno));
+				if (used >= sizeof(seen) - 1)
+					break;
+			}
 			continue;
+		}
 		ret = vws_kernel_check_driver(dev, fd, why, sizeof(why));
 		if (!ret)
 			return fd;
@@ -86,9 +97,9 @@ static int vws_kernel_scan(struct vws_device *dev, char *path, size_t len)
 		if (used >= sizeof(seen) - 1)
 			break;
 	}
-	vws_log(dev, VWS_DEBUG_INIT, "no " VWS_DRIVER_NAME " render node in /dev/dri%s%s%s",
+	vws_log(dev, VWS_DEBUG_INIT, "no usable " VWS_DRIVER_NAME " render node in /dev/dri%s%s%s",
 		seen[0] ? " (" : "", seen, seen[0] ? ")" : "");
-	return -ENODEV;
+	return open_err ? open_err : -ENODEV;
 }
 
 static void vws_kernel_read_params(struct vws_device *dev, int fd)
