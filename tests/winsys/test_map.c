@@ -273,9 +273,16 @@ static void placed_mapping(void **state)
 
 	/* Unmap keeping the range reserved: nobody else can map there. */
 	assert_int_equal(vws_bo_unmap_placed(bo, true), 0);
-	assert_true(mmap(range, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
-			 -1, 0) == MAP_FAILED);
-	assert_int_equal(errno, EEXIST);
+	{
+		/* EEXIST, or (where the flag is only a hint, e.g. valgrind)
+		 * another address: either way not the kept range. */
+		void *q = mmap(range, 4096, PROT_READ,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+
+		assert_ptr_not_equal(q, range);
+		if (q != MAP_FAILED)
+			munmap(q, 4096);
+	}
 	assert_int_equal(vws_bo_unmap_placed(bo, true), -EINVAL);
 	/* Placed again in the kept range, then removed for good. */
 	assert_int_equal(vws_bo_map_placed(bo, range), 0);
