@@ -276,6 +276,12 @@ int main(int argc, char **argv)
 		env.model_generation = gen && gen[0] ? gen : "model default";
 	}
 	if (dlsym(RTLD_DEFAULT, "vgshim_get_counters")) {
+		void (*get)(struct vgshim_counters *) = (void (*)(struct vgshim_counters *))dlsym(
+			RTLD_DEFAULT, "vgshim_get_counters");
+		struct vgshim_counters c;
+
+		get(&c);
+		env.model_region_size = c.region_size;
 		env.model_counts = vws_info_model_counts;
 		/* Preloaded by hand rather than by us: still the model. */
 		if (!env.on_model) {

@@ -24,6 +24,9 @@ struct vws_info_env {
 	const char *model_path;         /* the preloaded library */
 	/* Set when the model is there: its ioctl and mmap counters. */
 	bool (*model_counts)(uint64_t *ioctls, uint64_t *mmaps, uint64_t *region_in_use);
+	/* The model's host-visible region size (it knows it; the UAPI does
+	 * not say), 0 if unknown. */
+	uint64_t model_region_size;
 };
 
 #define VWS_INFO_MAX_STEPS 12

@@ -130,7 +130,11 @@ void vws_info_print_text(const struct vws_device *dev, const struct vws_info_env
 
 	printf("\nHost-visible region:\n");
 	if (i->host_visible_size)
-		printf("\tsize          = %" PRIu64 " MiB\n", i->host_visible_size >> 20);
+		printf("\tsize          = %" PRIu64 " MiB (given by the caller)\n",
+		       i->host_visible_size >> 20);
+	else if (env->model_region_size)
+		printf("\tsize          = %" PRIu64 " MiB (the model's; a real kernel's UAPI "
+		       "does not report it)\n", env->model_region_size >> 20);
 	else
 		printf("\tsize          = unknown (the virtio-gpu UAPI does not report it)\n");
 	printf("\tpresent       = %s\n",
@@ -236,9 +240,11 @@ void vws_info_print_json(const struct vws_device *dev, const struct vws_info_env
 		       ? "true"
 		       : "false");
 	if (i->host_visible_size)
-		printf("%" PRIu64, i->host_visible_size);
+		printf("%" PRIu64 ", \"size_source\": \"caller\"", i->host_visible_size);
+	else if (env->model_region_size)
+		printf("%" PRIu64 ", \"size_source\": \"model\"", env->model_region_size);
 	else
-		printf("null");
+		printf("null, \"size_source\": null");
 	printf("},\n  \"hint\": {\"support\": \"%s\", \"reason\": ",
 	       vws_hint_support_name(i->hint_support));
 	vws_json_str(i->hint_reason);
