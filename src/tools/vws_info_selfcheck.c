@@ -134,14 +134,14 @@ void vws_info_run_selfcheck(struct vws_device *dev, const struct vws_info_env *e
 
 	vws_info_begin(&c, "create device-local blob A");
 	ret = vws_info_create(&c, true, VWS_INFO_BLOB_ID_BASE + 1, &a);
-	vws_info_end(&c, ret, NULL);
+	vws_info_end(&c, ret, ret ? "blob creation failed" : NULL);
 	if (ret)
 		goto cleanup;
 	c.step->note = vws_info_create_note(&c, a);
 
 	vws_info_begin(&c, "create mappable blob B");
 	ret = vws_info_create(&c, false, VWS_INFO_BLOB_ID_BASE + 2, &b);
-	vws_info_end(&c, ret, NULL);
+	vws_info_end(&c, ret, ret ? "blob creation failed" : NULL);
 	if (ret)
 		goto cleanup;
 	c.step->note = vws_info_create_note(&c, b);
