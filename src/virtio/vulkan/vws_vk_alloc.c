@@ -1,0 +1,235 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vkAllocateMemory / vkFreeMemory / vkGetMemoryFdKHR: where memory types
+ * become blob flags and the defer hint. vkAllocateMemory never maps.
+ *
+ * Policy (docs/vulkan-memory.md):
+ *   HOST_VISIBLE                -> HOST3D blob, MAPPABLE
+ *   + DEVICE_LOCAL              -> the defer hint (hint_scope decides)
+ *   exportable (dma-buf/opaque) -> SHAREABLE (+ CROSS_DEVICE if asked, offered)
+ *   not HOST_VISIBLE, exportable-> HOST3D blob without MAPPABLE
+ *   not HOST_VISIBLE, private   -> no blob at all: the host object is enough
+ *                                  (no GEM handle, no fd, no kernel work)
+ */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "drm-uapi/virtgpu_drm.h"
+#include "vws_vk_priv.h"
+
+#define VWS_VK_EXT_TYPES \
+	(VK_EXTERNAL_MEMORY_HANDLE_TYPE_DMA_BUF_BIT_EXT | VK_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_FD_BIT)
+
+static bool vws_vk_wants_hint(const struct vws_vk_device *vdev, VkMemoryPropertyFlags props)
+{
+	if (!(props & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT))
+		return false;
+	switch (vdev->hint_scope) {
+	case VWS_VK_HINT_ALL_HOST_VISIBLE:
+		return true;
+	case VWS_VK_HINT_NONE:
+		return false;
+	default:
+		return props & VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT;
+	}
+}
+
+static void vws_vk_link(struct vws_vk_device *vdev, struct vws_vk_memory *m)
+{
+	pthread_mutex_lock(&vdev->lock);
+	m->next = vdev->memories;
+	if (m->next)
+		m->next->prev = m;
+	vdev->memories = m;
+	pthread_mutex_unlock(&vdev->lock);
+}
+
+static void vws_vk_unlink(struct vws_vk_device *vdev, struct vws_vk_memory *m)
+{
+	pthread_mutex_lock(&vdev->lock);
+	if (m->prev)
+		m->prev->next = m->next;
+	else
+		vdev->memories = m->next;
+	if (m->next)
+		m->next->prev = m->prev;
+	pthread_mutex_unlock(&vdev->lock);
+}
+
+static VkResult vws_vk_import(struct vws_vk_device *vdev, struct vws_vk_memory *m,
+			      const VkImportMemoryFdInfoKHR *imp)
+{
+	int ret;
+
+	if (!(imp->handleType & VWS_VK_EXT_TYPES) ||
+	    (imp->handleType & (imp->handleType - 1))) {
+		vws_vk_report(vdev, "VUID-VkImportMemoryFdInfoKHR-handleType-00669",
+			      "handle type 0x%x", imp->handleType);
+		return VK_ERROR_INVALID_EXTERNAL_HANDLE;
+	}
+	ret = vws_bo_import_fd(vdev->dev, imp->fd, m->size, &m->bo);
+	if (ret)
+		return vws_vk_result_import(ret);
+	m->imported = true;
+	m->export_types = imp->handleType;
+	/* A successful import takes ownership of the fd. */
+	close(imp->fd);
+	return VK_SUCCESS;
+}
+
+static VkResult vws_vk_create_blob(struct vws_vk_device *vdev, struct vws_vk_memory *m)
+{
+	const struct vws_device_info *di = vws_device_get_info(vdev->dev);
+	bool visible = m->props & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT;
+	uint32_t cmd[64];
+	uint32_t cmd_size = sizeof(cmd);
+	struct vws_bo_create_info ci = {
+		.blob_mem = VIRTGPU_BLOB_MEM_HOST3D,
+		.size = m->size,
+	};
+	VkResult res;
+	int ret;
+
+	if (!visible && !m->export_types)
+		return VK_SUCCESS; /* device-private memory: no blob */
+	res = vdev->host.create_memory(vdev->host.user, m->type_index, m->size, &m->blob_id, cmd,
+				       &cmd_size);
+	if (res != VK_SUCCESS)
+		return res;
+	m->host_object = true;
+	if (cmd_size > sizeof(cmd) || cmd_size % 4) {
+		vws_vk_report(vdev, "vws-vk-host-callback", "create_memory wrote %u command bytes",
+			      cmd_size);
+		return VK_ERROR_OUT_OF_DEVICE_MEMORY;
+	}
+	ci.blob_id = m->blob_id;
+	ci.cmd = cmd_size ? cmd : NULL;
+	ci.cmd_size = cmd_size;
+	if (visible)
+		ci.blob_flags |= VIRTGPU_BLOB_FLAG_USE_MAPPABLE;
+	if (m->export_types)
+		ci.blob_flags |= VIRTGPU_BLOB_FLAG_USE_SHAREABLE;
+	if (vdev->cross_device && (m->export_types & VK_EXTERNAL_MEMORY_HANDLE_TYPE_DMA_BUF_BIT_EXT) &&
+	    di->param_present[VIRTGPU_PARAM_CROSS_DEVICE] && di->param[VIRTGPU_PARAM_CROSS_DEVICE])
+		ci.blob_flags |= VIRTGPU_BLOB_FLAG_USE_CROSS_DEVICE;
+	if (vws_vk_wants_hint(vdev, m->props))
+		ci.flags |= VWS_BO_DEVICE_LOCAL;
+	ret = vws_bo_create(vdev->dev, &ci, &m->bo);
+	return vws_vk_result_alloc(ret);
+}
+
+VkResult vws_vk_AllocateMemory(struct vws_vk_device *vdev, const VkMemoryAllocateInfo *info,
+			       const VkAllocationCallbacks *allocator, VkDeviceMemory *mem)
+{
+	const VkExportMemoryAllocateInfo *exp;
+	const VkImportMemoryFdInfoKHR *imp;
+	struct vws_vk_memory *m;
+	VkResult res;
+
+	if (!vdev || !info || !mem)
+		return VK_ERROR_INITIALIZATION_FAILED;
+	if (info->memoryTypeIndex >= vdev->props.memoryTypeCount) {
+		vws_vk_report(vdev, "VUID-vkAllocateMemory-pAllocateInfo-01714",
+			      "memoryTypeIndex %u of %u types", info->memoryTypeIndex,
+			      vdev->props.memoryTypeCount);
+		return VK_ERROR_OUT_OF_DEVICE_MEMORY;
+	}
+	if (!info->allocationSize) {
+		vws_vk_report(vdev, "VUID-VkMemoryAllocateInfo-allocationSize-07897",
+			      "allocationSize is 0");
+		return VK_ERROR_OUT_OF_DEVICE_MEMORY;
+	}
+	m = vws_vk_alloc(vdev, allocator, sizeof(*m));
+	if (!m)
+		return VK_ERROR_OUT_OF_HOST_MEMORY;
+	memset(m, 0, sizeof(*m));
+	m->vdev = vdev;
+	m->type_index = info->memoryTypeIndex;
+	m->heap_index = vdev->props.memoryTypes[m->type_index].heapIndex;
+	m->props = vdev->props.memoryTypes[m->type_index].propertyFlags;
+	m->size = info->allocationSize;
+	/* Larger than its heap can ever hold: no blob can help. */
+	if (m->size > vdev->props.memoryHeaps[m->heap_index].size) {
+		vws_vk_free(vdev, allocator, m);
+		return VK_ERROR_OUT_OF_DEVICE_MEMORY;
+	}
+	/* Dedicated, flags (device address), priority: accepted; nothing in
+	 * the blob depends on them. Unknown structs are skipped. */
+	exp = vws_vk_find(info->pNext, VK_STRUCTURE_TYPE_EXPORT_MEMORY_ALLOCATE_INFO);
+	imp = vws_vk_find(info->pNext, VK_STRUCTURE_TYPE_IMPORT_MEMORY_FD_INFO_KHR);
+	if (exp) {
+		if (exp->handleTypes & ~(VkExternalMemoryHandleTypeFlags)VWS_VK_EXT_TYPES) {
+			vws_vk_report(vdev, "VUID-VkExportMemoryAllocateInfo-handleTypes-00656",
+				      "handle types 0x%x", exp->handleTypes);
+			vws_vk_free(vdev, allocator, m);
+			return VK_ERROR_INVALID_EXTERNAL_HANDLE;
+		}
+		m->export_types = exp->handleTypes;
+	}
+	if (imp && imp->handleType)
+		res = vws_vk_import(vdev, m, imp);
+	else
+		res = vws_vk_create_blob(vdev, m);
+	if (res != VK_SUCCESS) {
+		if (m->host_object)
+			vdev->host.destroy_memory(vdev->host.user, m->blob_id);
+		vws_vk_free(vdev, allocator, m);
+		return res;
+	}
+	vws_vk_link(vdev, m);
+	*mem = vws_vk_handle(m);
+	return VK_SUCCESS;
+}
+
+void vws_vk_FreeMemory(struct vws_vk_device *vdev, VkDeviceMemory mem,
+		       const VkAllocationCallbacks *allocator)
+{
+	struct vws_vk_memory *m;
+
+	if (!vdev || mem == VK_NULL_HANDLE)
+		return;
+	m = vws_vk_mem(mem);
+	vws_vk_unlink(vdev, m);
+	/* Freeing mapped memory unmaps it implicitly (the spec allows it). */
+	if (m->placed)
+		vws_bo_unmap_placed(m->bo, false);
+	if (m->bo)
+		vws_bo_unref(m->bo);
+	if (m->host_object)
+		vdev->host.destroy_memory(vdev->host.user, m->blob_id);
+	vws_vk_free(vdev, allocator, m);
+}
+
+void vws_vk_GetDeviceMemoryCommitment(struct vws_vk_device *vdev, VkDeviceMemory mem,
+				      VkDeviceSize *committed)
+{
+	struct vws_vk_memory *m = vws_vk_mem(mem);
+
+	if (!(m->props & VK_MEMORY_PROPERTY_LAZILY_ALLOCATED_BIT))
+		vws_vk_report(vdev, "VUID-vkGetDeviceMemoryCommitment-memory-00690",
+			      "memory type %u is not lazily allocated", m->type_index);
+	/* Nothing is allocated lazily here: all of it is committed. */
+	*committed = m->size;
+}
+
+VkResult vws_vk_GetMemoryFdKHR(struct vws_vk_device *vdev, const VkMemoryGetFdInfoKHR *info,
+			       int *fd)
+{
+	struct vws_vk_memory *m;
+	int ret;
+
+	if (!vdev || !info || !fd || info->memory == VK_NULL_HANDLE)
+		return VK_ERROR_INITIALIZATION_FAILED;
+	m = vws_vk_mem(info->memory);
+	if (!(info->handleType & m->export_types) || !m->bo) {
+		vws_vk_report(vdev, "VUID-VkMemoryGetFdInfoKHR-handleType-00671",
+			      "handle type 0x%x was not requested at allocation (0x%x)",
+			      info->handleType, m->export_types);
+		return VK_ERROR_TOO_MANY_OBJECTS;
+	}
+	/* A deferred mappable object is mapped first (the kernel's dma-buf
+	 * path needs the host mapping): the winsys does it. */
+	ret = vws_bo_export_fd(m->bo, fd);
+	return vws_vk_result_export(ret);
+}
