@@ -50,6 +50,7 @@ struct vws_info_selfcheck {
 	unsigned num_steps;
 	struct vws_info_step steps[VWS_INFO_MAX_STEPS];
 	bool passed;
+	bool not_applicable;            /* no blob resources: nothing to check */
 };
 
 /* vws_info_selfcheck.c */

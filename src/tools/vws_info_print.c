@@ -171,7 +171,8 @@ void vws_info_print_text(const struct vws_device *dev, const struct vws_info_env
 		       s->note ? s->note : "", s->error ? ": " : "",
 		       s->error ? strerror(-s->error) : "");
 	}
-	printf("\nSelf-check: %s\n", sc->passed ? "PASSED" : "FAILED");
+	printf("\nSelf-check: %s\n", sc->not_applicable ? "SKIPPED (no blob resources)" :
+					 sc->passed ? "PASSED" : "FAILED");
 }
 
 /* JSON strings: our own text, device paths and file names. */
@@ -251,8 +252,9 @@ void vws_info_print_json(const struct vws_device *dev, const struct vws_info_env
 	printf("},\n  \"policy\": {\"defer\": \"%s\", \"source\": ",
 	       vws_defer_policy_name(i->defer_policy));
 	vws_json_str(i->defer_policy_source);
-	printf("},\n  \"selfcheck\": {\"blob_mem\": \"%s\", \"passed\": %s, \"steps\": [",
-	       sc->host3d ? "HOST3D" : "GUEST", sc->passed ? "true" : "false");
+	printf("},\n  \"selfcheck\": {\"blob_mem\": \"%s\", \"passed\": %s, \"applicable\": %s, \"steps\": [",
+	       sc->host3d ? "HOST3D" : "GUEST", sc->passed ? "true" : "false",
+	       sc->not_applicable ? "false" : "true");
 	for (unsigned n = 0; n < sc->num_steps; n++) {
 		const struct vws_info_step *s = &sc->steps[n];
 

@@ -127,6 +127,14 @@ void vws_info_run_selfcheck(struct vws_device *dev, const struct vws_info_env *e
 	int fd = -1, ret;
 
 	*sc = (struct vws_info_selfcheck){ .passed = true };
+	/* A device without blobs (QEMU without udmabuf, say) is reported as
+	 * it is; there is nothing to create, so nothing failed. */
+	if (vws_device_get_info(dev)->hint_support == VWS_HINT_NONE &&
+	    !vws_device_get_info(dev)->param[VIRTGPU_PARAM_RESOURCE_BLOB]) {
+		sc->not_applicable = true;
+		sc->skipped_why = "the device has no blob resources: nothing to create";
+		return;
+	}
 	sc->host3d = env->on_model && env->model_counts;
 	if (!sc->host3d)
 		sc->skipped_why = "HOST3D steps need host memory made through the driver "

@@ -127,7 +127,7 @@ static void execbuffer_and_fences(void **state)
 	struct drm_virtgpu_3d_wait w;
 	struct pollfd pfd;
 
-	tc_model_use(*state, "VGSHIM_MAP_LATENCY_US", "30000", NULL);
+	tc_model_use(*state, "VGSHIM_MAP_LATENCY_US", "1000", NULL);
 	fd = ts_open(VIRTGPU_CAPSET_VENUS);
 	assert_int_equal(ts_blob(fd, VIRTGPU_BLOB_MEM_GUEST, 0, 4096, 0, 0, &h), 0);
 	vgshim_cmd_create_mem(cmd, 9, 4096, VGSHIM_MEM_MAPPABLE);
@@ -156,15 +156,19 @@ static void execbuffer_and_fences(void **state)
 		.syncobj_stride = sizeof(out), .num_out_syncobjs = 1,
 		.out_syncobjs = (uintptr_t)&out,
 	};
+	vgshim_host_hold(true);
 	assert_int_equal(ts_ioctl(fd, DRM_IOCTL_VIRTGPU_EXECBUFFER, &e), 0);
 	ffd = e.fence_fd;
 	assert_true(ffd >= 0);
 	assert_true(fcntl(ffd, F_GETFD) & FD_CLOEXEC);
 	/* the host command ran: its memory object exists */
 	assert_int_equal(ts_counters().host_mem_objects, 1);
-	/* busy until the host answers */
+	/* busy until the host answers (held: no timing involved) */
 	w = (struct drm_virtgpu_3d_wait){ h, VIRTGPU_WAIT_NOWAIT };
 	assert_int_equal(ts_ioctl(fd, DRM_IOCTL_VIRTGPU_WAIT, &w), -EBUSY);
+	pfd = (struct pollfd){ .fd = ffd, .events = POLLIN };
+	assert_int_equal(poll(&pfd, 1, 0), 0);
+	vgshim_host_hold(false);
 	w.flags = 0;
 	assert_int_equal(ts_ioctl(fd, DRM_IOCTL_VIRTGPU_WAIT, &w), 0);
 	pfd = (struct pollfd){ .fd = ffd, .events = POLLIN };
@@ -327,12 +331,19 @@ static int run_with_env(char *const argv[], char *const extra[])
 /* The real LD_PRELOAD path, its counters dump, and a bad variable. */
 static void preloaded(void **state)
 {
-	const char *so = getenv("VGSHIM_SO"), *probe = getenv("PRELOAD_PROBE");
+	const char *so = getenv("TEST_VGSHIM_SO"), *probe = getenv("PRELOAD_PROBE");
 	char *stats = tc_write_temp(""), pre[512], st_env[512], line[128];
 	char *argv[] = { (char *)probe, NULL };
 	FILE *f;
 	bool saw_objects = false, saw_ioctls = false;
 
+	/* TSan cannot start a program whose preloaded (instrumented) library
+	 * comes before its runtime; the path is covered by the other builds. */
+	if (getenv("VWS_TEST_SANITIZER") && !strcmp(getenv("VWS_TEST_SANITIZER"), "tsan")) {
+		unlink(stats);
+		free(stats);
+		skip();
+	}
 	assert_non_null(so);
 	assert_non_null(probe);
 	snprintf(pre, sizeof(pre), "LD_PRELOAD=%s", so);

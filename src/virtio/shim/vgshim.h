@@ -46,6 +46,12 @@ int vgshim_set_fail(const char *rules);
  * (MAP_BLOB, UNREF, fences). Tests use it instead of sleeping. */
 void vgshim_host_drain(void);
 
+/* Holds the host: while held it answers nothing (MAP_BLOB, UNREF, fences
+ * queue up), so a test can observe "not answered yet" without depending
+ * on timing. Releasing lets the host answer everything queued, each after
+ * its latency. vgshim_host_drain() while held returns at once. */
+void vgshim_host_hold(bool hold);
+
 #define VGSHIM_IOCTL_SLOTS 0x60 /* indexed by the ioctl nr (low 8 bits) */
 
 struct vgshim_counters {

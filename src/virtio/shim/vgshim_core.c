@@ -138,7 +138,7 @@ int vgshim_ensure_init_locked(void)
 /* Waits for the host, lock held. */
 static void vgshim_drain_locked(void)
 {
-	while (vgshim_dev.events_pending)
+	while (vgshim_dev.events_pending && !vgshim_dev.host_held)
 		pthread_cond_wait(&vgshim_dev.cond, &vgshim_dev.lock);
 }
 
@@ -155,6 +155,8 @@ static int vgshim_reconfigure(const struct vgshim_config *cfg)
 
 	vgshim_lock();
 	vgshim_ensure_init_locked();
+	vgshim_dev.host_held = false;
+	pthread_cond_broadcast(&vgshim_dev.cond);
 	vgshim_drain_locked();
 	if (vgshim_busy_locked()) {
 		ret = -EBUSY;
@@ -220,6 +222,24 @@ void vgshim_host_drain(void)
 	vgshim_lock();
 	vgshim_ensure_init_locked();
 	vgshim_drain_locked();
+	vgshim_unlock();
+}
+
+void vgshim_host_hold(bool hold)
+{
+	vgshim_lock();
+	vgshim_ensure_init_locked();
+	vgshim_dev.host_held = hold;
+	if (!hold && vgshim_dev.events && !vgshim_dev.host_thread_running) {
+		/* queued while held with no latency: answer them now, in order */
+		while (vgshim_dev.events) {
+			struct vgshim_event *ev = vgshim_dev.events;
+
+			vgshim_dev.events = ev->next;
+			vgshim_host_answer_event(ev);
+		}
+	}
+	pthread_cond_broadcast(&vgshim_dev.cond);
 	vgshim_unlock();
 }
 

@@ -178,7 +178,7 @@ static void vgshim_host_answer_fence(struct vgshim_fence *fence)
 	free(fence);
 }
 
-static void vgshim_host_answer(struct vgshim_event *ev)
+void vgshim_host_answer_event(struct vgshim_event *ev)
 {
 	switch (ev->kind) {
 	case VGSHIM_EV_MAP:
@@ -206,7 +206,7 @@ static void *vgshim_host_thread(void *arg)
 		struct vgshim_event *ev = d->events;
 		struct timespec ts;
 
-		if (!ev) {
+		if (!ev || d->host_held) {
 			pthread_cond_wait(&d->cond, &d->lock);
 			continue;
 		}
@@ -217,7 +217,7 @@ static void *vgshim_host_thread(void *arg)
 			continue;
 		}
 		d->events = ev->next;
-		vgshim_host_answer(ev);
+		vgshim_host_answer_event(ev);
 	}
 	d->host_thread_running = false;
 	vgshim_unlock();
@@ -241,8 +241,8 @@ void vgshim_host_queue(enum vgshim_event_kind kind, struct vgshim_obj *obj,
 	ev->obj = obj;
 	ev->fence = fence;
 	d->events_pending++;
-	if (!d->cfg.map_latency_us && !d->events) {
-		vgshim_host_answer(ev);
+	if (!d->cfg.map_latency_us && !d->events && !d->host_held) {
+		vgshim_host_answer_event(ev);
 		return;
 	}
 	ev->deadline_ns = vgshim_now_ns() + d->cfg.map_latency_us * 1000ull;

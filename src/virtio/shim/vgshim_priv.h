@@ -244,6 +244,7 @@ struct vgshim_dev {
 	uint64_t events_pending;
 	bool host_thread_running;
 	bool host_thread_stop;
+	bool host_held;                /* vgshim_host_hold() */
 	pthread_t host_thread;
 	/* counters and the last CREATE_BLOB */
 	struct vgshim_counters c;
@@ -294,6 +295,7 @@ void vgshim_dmabuf_fd_closed(struct vgshim_dmabuf *d);
 /* host (vgshim_host.c), lock held */
 void vgshim_host_queue(enum vgshim_event_kind kind, struct vgshim_obj *obj,
 		       struct vgshim_fence *fence);
+void vgshim_host_answer_event(struct vgshim_event *ev);
 void vgshim_host_run_cmds(const uint32_t *cmds, size_t dwords);
 int vgshim_host_resolve(struct vgshim_obj *obj);
 void vgshim_host_fini_registry(void);

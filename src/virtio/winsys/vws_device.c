@@ -146,7 +146,8 @@ static void vws_probe(struct vws_device *dev)
 	dev->info.hint_support = VWS_HINT_NONE;
 	if (!vws_param_on(dev, VIRTGPU_PARAM_RESOURCE_BLOB)) {
 		snprintf(dev->hint_reason, sizeof(dev->hint_reason),
-			 "no blob resources (RESOURCE_BLOB absent)");
+			 "no blob resources (RESOURCE_BLOB %s)",
+			 dev->info.param_present[VIRTGPU_PARAM_RESOURCE_BLOB] ? "= 0" : "absent");
 	} else if (!dev->ops->probe_hints) {
 		snprintf(dev->hint_reason, sizeof(dev->hint_reason),
 			 "the %s backend has no blob hints", dev->ops->name);
