@@ -18,7 +18,7 @@ struct vws_bench_row {
 	char workload[16];
 	char row[48];
 	char metric[48];
-	char unit[16];
+	char unit[40];
 	bool triple;
 	double v[VWS_BENCH_NUM_STRATEGIES];
 };

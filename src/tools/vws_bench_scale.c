@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sys/mman.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,9 +154,39 @@ static void *vws_bench_thread_main(void *arg)
 	return NULL;
 }
 
+/* The same syscalls with no winsys and no model: memfd, mmap, a write,
+ * munmap, close. What the machine's kernel allows two threads of one
+ * process (mmap_lock, TLB shootdowns on munmap) bounds any winsys. */
+static void *vws_bench_raw_thread(void *arg)
+{
+	struct vws_bench_thread *t = arg;
+
+	for (unsigned i = 0; i < t->iterations && !t->ret; i++) {
+		int fd = memfd_create("vws-bench", MFD_CLOEXEC);
+		char *p;
+
+		if (fd < 0 || ftruncate(fd, 64 << 10)) {
+			t->ret = -errno;
+			if (fd >= 0)
+				close(fd);
+			break;
+		}
+		p = mmap(NULL, 64 << 10, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		if (p == MAP_FAILED) {
+			t->ret = -errno;
+		} else {
+			p[0] = (char)i;
+			munmap(p, 64 << 10);
+		}
+		close(fd);
+	}
+	return NULL;
+}
+
 static int vws_bench_threads_run(struct vws_device *dev, unsigned nthreads, unsigned iters,
 				 double *ops_per_s)
 {
+	void *(*fn)(void *) = dev ? vws_bench_thread_main : vws_bench_raw_thread;
 	struct vws_bench_thread t[2];
 	uint64_t t0, t1;
 	int ret = 0;
@@ -163,7 +194,7 @@ static int vws_bench_threads_run(struct vws_device *dev, unsigned nthreads, unsi
 	t0 = vws_bench_now_ns();
 	for (unsigned i = 0; i < nthreads; i++) {
 		t[i] = (struct vws_bench_thread){ .dev = dev, .iterations = iters };
-		if (pthread_create(&t[i].thread, NULL, vws_bench_thread_main, &t[i])) {
+		if (pthread_create(&t[i].thread, NULL, fn, &t[i])) {
 			nthreads = i;
 			ret = -EAGAIN;
 			break;
@@ -183,9 +214,16 @@ int vws_bench_threads(struct vws_bench_env *env)
 {
 	const struct vws_bench_opts *o = env->o;
 	struct vws_device *dev;
-	double one, two;
-	int ret = vws_bench_open(env, VWS_BENCH_DEFERRED, 0, 0, &dev);
+	double one, two, raw1 = 0, raw2 = 0;
+	int ret;
 
+	vws_bench_progress(env, "[threads] raw syscall baseline");
+	ret = vws_bench_threads_run(NULL, 1, o->thread_iterations, &raw1);
+	if (!ret)
+		ret = vws_bench_threads_run(NULL, 2, o->thread_iterations, &raw2);
+	if (ret)
+		return ret;
+	ret = vws_bench_open(env, VWS_BENCH_DEFERRED, 0, 0, &dev);
 	if (ret)
 		return ret;
 	vws_bench_progress(env, "[threads] 1 thread");
@@ -206,6 +244,12 @@ int vws_bench_threads(struct vws_bench_env *env)
 	vws_bench_single("threads", "1 thread", "throughput", "ops/s", one);
 	vws_bench_single("threads", "2 threads", "throughput", "ops/s", two);
 	vws_bench_single("threads", "2 vs 1", "speed-up", "x (target >= 1.6)", two / one);
+	vws_bench_single("threads", "raw syscalls, 1 thread", "throughput", "ops/s", raw1);
+	vws_bench_single("threads", "raw syscalls, 2 threads", "throughput", "ops/s", raw2);
+	vws_bench_single("threads", "raw syscalls 2 vs 1", "speed-up", "x (the kernel's bound)",
+			 raw2 / raw1);
+	vws_bench_note("threads", "raw syscalls: the same memfd/mmap/write/munmap/close per op "
+				  "with no winsys and no model");
 	env->thread_speedup = two / one;
 	return 0;
 }

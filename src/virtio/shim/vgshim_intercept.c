@@ -387,16 +387,17 @@ int munmap(void *addr, size_t len)
 	int ret;
 
 	vgshim_libc_init();
-	if (!__atomic_load_n(&vgshim_dev.live_mapping_count, __ATOMIC_RELAXED))
+	if (!__atomic_load_n(&vgshim_dev.live_mapping_count, __ATOMIC_RELAXED) || !len ||
+	    (uintptr_t)addr % VGSHIM_PAGE)
 		return vgshim_real_munmap(addr, len);
-	/* Unmap and forget under the lock: once the range is free another
-	 * thread's mmap of the node may get the same address, and must find
-	 * the old mapping already gone from the table. */
+	/* Forget the mapping before the range is free: once it is, another
+	 * thread's mmap of the node may get the same address and must not
+	 * find the old mapping in the table. (Valid arguments: munmap of a
+	 * mapped range does not fail.) */
 	vgshim_lock();
-	ret = vgshim_real_munmap(addr, len);
-	if (!ret)
-		vgshim_mappings_unmapped((uintptr_t)addr, len);
+	vgshim_mappings_unmapped((uintptr_t)addr, len);
 	vgshim_unlock();
+	ret = vgshim_real_munmap(addr, len);
 	return ret;
 }
 

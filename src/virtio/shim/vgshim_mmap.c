@@ -138,9 +138,20 @@ static void *vgshim_map_object(struct vgshim_obj *obj, void *addr, size_t len, i
 		errno = -fd;
 		return MAP_FAILED;
 	}
+	/* The syscall runs without the device lock (other threads' ioctls go
+	 * on, as in a kernel); a provisional mapping reference keeps the
+	 * object and its memory alive meanwhile. */
+	obj->mappings++;
+	vgshim_unlock();
 	p = vgshim_real_mmap(addr, len, prot, flags, fd, obj_off);
-	if (p == MAP_FAILED)
+	err = errno;
+	vgshim_lock();
+	obj->mappings--;
+	if (p == MAP_FAILED) {
+		vgshim_obj_maybe_destroy(obj);
+		errno = err;
 		return p;
+	}
 	if (flags & MAP_FIXED)
 		vgshim_mappings_unmapped((uintptr_t)p, len);
 	err = vgshim_track(obj, p, len);

@@ -47,15 +47,12 @@ struct vgshim_obj *vgshim_file_lookup(struct vgshim_file *f, uint32_t handle)
 
 uint32_t vgshim_file_find_handle(struct vgshim_file *f, const struct vgshim_obj *obj)
 {
-	/* A file rarely holds more than a handful of imports of one object;
-	 * objects know how many handles they have, so most lookups stop at
-	 * once (handles == 0). */
+	void *v;
+
 	if (!obj->handles)
 		return 0;
-	for (uint32_t h = 1; h < f->num_handles; h++)
-		if (f->handles[h] == obj)
-			return h;
-	return 0;
+	v = vgshim_hash_get(&f->by_obj, (uint64_t)(uintptr_t)obj);
+	return v ? (uint32_t)((uintptr_t)v >> 2) : 0;
 }
 
 int vgshim_file_add_handle(struct vgshim_file *f, struct vgshim_obj *obj, uint32_t *handle)
@@ -78,6 +75,9 @@ int vgshim_file_add_handle(struct vgshim_file *f, struct vgshim_obj *obj, uint32
 		f->handles = t;
 		f->num_handles = n;
 	}
+	/* handle << 2 | 2: never NULL nor the hash's tombstone */
+	if (vgshim_hash_put(&f->by_obj, (uint64_t)(uintptr_t)obj, (void *)(((uintptr_t)h << 2) | 2)))
+		return -ENOMEM;
 	f->handles[h] = obj;
 	f->first_free = h + 1;
 	obj->handles++;
@@ -93,6 +93,7 @@ int vgshim_file_close_handle(struct vgshim_file *f, uint32_t handle)
 	if (!obj)
 		return -EINVAL;
 	f->handles[handle] = NULL;
+	vgshim_hash_del(&f->by_obj, (uint64_t)(uintptr_t)obj);
 	if (handle < f->first_free || !f->first_free)
 		f->first_free = handle;
 	obj->handles--;
@@ -122,6 +123,7 @@ void vgshim_file_release(struct vgshim_file *f)
 		if (f->handles[h])
 			vgshim_file_close_handle(f, h);
 	vgshim_file_free_syncobjs(f);
+	vgshim_hash_fini(&f->by_obj);
 	free(f->handles);
 	free(f);
 	vgshim_dev.live_files--;

@@ -162,6 +162,7 @@ struct vgshim_file {
 	struct vgshim_obj **handles; /* index = GEM handle */
 	uint32_t num_handles;      /* array size */
 	uint32_t first_free;       /* no free handle below this */
+	struct vgshim_hash by_obj; /* object -> handle, as the kernel's prime lookup */
 	struct vgshim_syncobj **syncobjs;
 	uint32_t num_syncobjs;
 	enum vgshim_ctx_state ctx;
