@@ -188,7 +188,7 @@ static void vws_bench_print_table(struct vws_bench_env *env)
 					"defer/eager");
 		}
 		if (r->triple) {
-			char m[80];
+			char m[128];
 
 			snprintf(m, sizeof(m), "%s%s%s%s", r->metric, r->unit[0] ? " (" : "",
 				 r->unit, r->unit[0] ? ")" : "");
