@@ -367,6 +367,26 @@ static void preloaded(void **state)
 	free(stats);
 }
 
+/* The model under valgrind: the self-check (linked, so the model's
+ * interposition is what valgrind runs) must report no memory error and no
+ * definite leak. Small on purpose: valgrind is slow. */
+static void under_valgrind(void **state)
+{
+	const char *check = getenv("TEST_VGSHIM_SELFCHECK"), *vg = getenv("TEST_VALGRIND");
+	char *argv[] = { (char *)vg, "-q", "--error-exitcode=99", "--leak-check=full",
+			 "--errors-for-leak-kinds=definite",
+			 /* the host thread still runs at exit: its TLS is "possibly lost" */
+			 "--show-possibly-lost=no", (char *)check, NULL };
+
+	(void)state;
+	/* sanitizer and valgrind stages already run everything instrumented */
+	if (!vg || !*vg || getenv("VWS_TEST_SANITIZER"))
+		skip();
+	assert_non_null(check);
+	assert_int_equal(run_with_env(argv, (char *[]){ "VGSHIM_KERNEL=v1", NULL }), 0);
+	assert_int_equal(run_with_env(argv, (char *[]){ "VGSHIM_MAP_LATENCY_US=500", NULL }), 0);
+}
+
 /* The counters say what was done. */
 static void counters_agree(void **state)
 {
@@ -407,6 +427,7 @@ int main(void)
 		TS_ALL_GENS(fault_injection),
 		TS_TEST(config_validation),
 		TS_TEST(preloaded),
+		TS_TEST(under_valgrind),
 		TS_ALL_GENS(counters_agree),
 	};
 
