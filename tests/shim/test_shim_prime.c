@@ -105,6 +105,17 @@ static void import_bad_fds(void **state)
 	assert_int_equal(imp(fd, pfd[0], &h), -EINVAL);
 	close(pfd[0]);
 	close(pfd[1]);
+	/* a regular file and someone else's memfd are no dma-bufs either */
+	nfd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+	assert_true(nfd >= 0);
+	assert_int_equal(imp(fd, nfd, &h), -EINVAL);
+	close(nfd);
+	nfd = memfd_create("not-ours", MFD_CLOEXEC);
+	assert_true(nfd >= 0);
+	assert_int_equal(ftruncate(nfd, 4096), 0);
+	assert_int_equal(imp(fd, nfd, &h), -EINVAL);
+	close(nfd);
+	assert_int_equal(ts_counters().live_objects, 0);
 	/* export: unknown handle, unknown flags */
 	assert_int_equal(exp_(fd, 42, DRM_CLOEXEC, &nfd), -ENOENT);
 	assert_int_equal(ts_blob(fd, HOST3D, MAPPABLE, 4096, 0, 0, &h), 0);

@@ -116,7 +116,7 @@ int vgshim_prime_export(struct vgshim_file *f, uint32_t handle, uint32_t flags, 
 
 /* Another process's dma-buf of the model: recognised by its memfd's name,
  * wrapped into a new object sharing its pages. */
-static struct vgshim_obj *vgshim_prime_wrap_foreign(int fd, const struct stat *st)
+static int vgshim_prime_wrap_foreign(int fd, const struct stat *st, struct vgshim_obj **out)
 {
 	char path[64], target[128];
 	struct vgshim_obj *obj;
@@ -125,17 +125,25 @@ static struct vgshim_obj *vgshim_prime_wrap_foreign(int fd, const struct stat *s
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	n = readlink(path, target, sizeof(target) - 1);
 	if (n <= 0)
-		return NULL;
+		return -EINVAL;
 	target[n] = 0;
+	/* A real dma-buf of another exporter (another DRM driver, udmabuf,
+	 * a heap): virtio-gpu cannot import it, like the kernel (-ENODEV). */
+	if (!strncmp(target, "/dmabuf:", 8) || !strncmp(target, "anon_inode:dmabuf", 17))
+		return -ENODEV;
+	/* Anything else that is not the model's memory is not a dma-buf at
+	 * all (a pipe, a file): dma_buf_get fails with -EINVAL. */
 	if (strncmp(target, "/memfd:vgshim-", 14))
-		return NULL;
+		return -EINVAL;
 	obj = vgshim_obj_new();
 	if (!obj)
-		return NULL;
+		return -ENOMEM;
 	obj->memfd = vgshim_real_fcntl(fd, F_DUPFD_CLOEXEC, 0);
 	if (obj->memfd < 0) {
+		int err = -errno;
+
 		free(obj);
-		return NULL;
+		return err;
 	}
 	obj->size = (uint64_t)st->st_size;
 	obj->blob_mem = VIRTGPU_BLOB_MEM_HOST3D;
@@ -152,16 +160,17 @@ static struct vgshim_obj *vgshim_prime_wrap_foreign(int fd, const struct stat *s
 		vgshim_hash_del(&vgshim_dev.by_offset, obj->offset);
 		vgshim_real_close(obj->memfd);
 		free(obj);
-		return NULL;
+		return -ENOMEM;
 	}
 	vgshim_dev.c.live_objects++;
-	return obj;
+	*out = obj;
+	return 0;
 }
 
 int vgshim_prime_import(struct vgshim_file *f, int fd, uint32_t *handle)
 {
 	struct vgshim_dmabuf *d;
-	struct vgshim_obj *obj;
+	struct vgshim_obj *obj = NULL;
 	struct stat st;
 	uint32_t h;
 	int ret;
@@ -172,10 +181,9 @@ int vgshim_prime_import(struct vgshim_file *f, int fd, uint32_t *handle)
 	if (d && d->st_dev == st.st_dev) {
 		obj = d->obj;
 	} else {
-		/* Not a dma-buf at all (a pipe, a file): dma_buf_get fails. */
-		obj = vgshim_prime_wrap_foreign(fd, &st);
-		if (!obj)
-			return -EINVAL;
+		ret = vgshim_prime_wrap_foreign(fd, &st, &obj);
+		if (ret)
+			return ret;
 	}
 	h = vgshim_file_find_handle(f, obj);
 	if (h) {
