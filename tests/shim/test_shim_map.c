@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Host-visible mapping: when each generation reserves region space, mmap
  * rules, exhaustion and retry, host failures, the v1/v2 hang, latency. */
+#include <pthread.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -280,6 +281,67 @@ static void map_latency(void **state)
 	close(fd);
 }
 
+#define RACERS 4
+
+struct racer {
+	pthread_barrier_t *go;
+	int fd;
+	uint32_t handle;
+	unsigned char *p; /* NULL when MAP or mmap failed */
+};
+
+static void *race_first_map(void *arg)
+{
+	struct racer *r = arg;
+
+	pthread_barrier_wait(r->go);
+	r->p = ts_mmap(r->fd, r->handle, TS_MIB);
+	return NULL;
+}
+
+/* Threads racing to the first map of one deferred object (a winsys's
+ * concurrent vkMapMemory): one host map, one range, and every thread's
+ * mapping shows the same pages. The host answers late so the racers
+ * overlap in the wait; nothing here depends on how they interleave. */
+static void concurrent_first_map(void **state)
+{
+	pthread_barrier_t go;
+	pthread_t t[RACERS];
+	struct racer r[RACERS];
+	struct vgshim_counters before;
+	int fd;
+	uint32_t h;
+
+	tc_model_use(*state, "VGSHIM_MAP_LATENCY_US", "2000", NULL);
+	fd = ts_open(VIRTGPU_CAPSET_VENUS);
+	before = ts_counters();
+	assert_int_equal(ts_blob(fd, HOST3D, MAPPABLE, TS_MIB, DEFER, 0, &h), 0);
+	assert_int_equal(pthread_barrier_init(&go, NULL, RACERS), 0);
+	for (int i = 0; i < RACERS; i++) {
+		r[i] = (struct racer){ &go, fd, h, NULL };
+		assert_int_equal(pthread_create(&t[i], NULL, race_first_map, &r[i]), 0);
+	}
+	for (int i = 0; i < RACERS; i++)
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+	pthread_barrier_destroy(&go);
+	for (int i = 0; i < RACERS; i++)
+		assert_non_null(r[i].p);
+	assert_int_equal(ts_counters().host_map_cmds - before.host_map_cmds, 1);
+	assert_int_equal(ts_counters().region_bytes_in_use, TS_MIB);
+	for (int i = 0; i < RACERS; i++)
+		r[i].p[i * 4096] = (unsigned char)(0xa0 + i);
+	for (int i = 0; i < RACERS; i++)
+		for (int j = 0; j < RACERS; j++)
+			assert_int_equal(r[i].p[j * 4096], 0xa0 + j);
+	for (int i = 0; i < RACERS; i++)
+		assert_int_equal(munmap(r[i].p, TS_MIB), 0);
+	assert_int_equal(ts_close_handle(fd, h), 0);
+	vgshim_host_drain();
+	assert_int_equal(ts_counters().region_bytes_in_use, 0);
+	assert_int_equal(ts_counters().live_mappings, 0);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -292,6 +354,7 @@ int main(void)
 		TS_ALL_GENS(unknown_blob_id),
 		TS_ALL_GENS(blobs_share_host_memory),
 		TS_ALL_GENS(map_latency),
+		TS_ALL_GENS(concurrent_first_map),
 	};
 
 	return cmocka_run_group_tests_name("shim-map", tests, NULL, NULL);
