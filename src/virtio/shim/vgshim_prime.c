@@ -135,6 +135,10 @@ static int vgshim_prime_wrap_foreign(int fd, const struct stat *st, struct vgshi
 	 * all (a pipe, a file): dma_buf_get fails with -EINVAL. */
 	if (strncmp(target, "/memfd:vgshim-", 14))
 		return -EINVAL;
+	/* an empty or torn memfd would give a zero or unaligned fake offset
+	 * range that overlaps the next object's */
+	if (st->st_size <= 0 || st->st_size % VGSHIM_PAGE)
+		return -EINVAL;
 	obj = vgshim_obj_new();
 	if (!obj)
 		return -ENOMEM;
