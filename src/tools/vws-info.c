@@ -18,6 +18,7 @@
 #include "drm-uapi/virtgpu_drm.h"
 #include "vgshim.h"
 #include "vws_info.h"
+#include "vws_tool_model.h"
 
 /* Set in the re-executed process: the model library it preloads. */
 #define VWS_INFO_MODEL_ENV "VWS_INFO_ON_MODEL"
@@ -147,26 +148,10 @@ static int vws_info_parse(int argc, char **argv, struct vws_info_opts *o)
 	return 0;
 }
 
-static const char *vws_info_find_model(void)
-{
-	static const char *const candidates[] = { VWS_INFO_SHIM_BUILD, VWS_INFO_SHIM_INSTALLED };
-	const char *env = getenv("VWS_SHIM_PATH");
-
-	if (env && env[0])
-		return access(env, R_OK) == 0 ? env : NULL;
-	for (size_t i = 0; i < sizeof(candidates) / sizeof(candidates[0]); i++)
-		if (access(candidates[i], R_OK) == 0)
-			return candidates[i];
-	return NULL;
-}
-
 /* Runs this program again with the model preloaded; returns only on error. */
 static int vws_info_reexec_on_model(char **argv, const struct vws_info_opts *o)
 {
-	const char *model = vws_info_find_model();
-	const char *old = getenv("LD_PRELOAD");
-	char *preload;
-	size_t len;
+	const char *model = vws_tool_find_model(VWS_INFO_SHIM_BUILD, VWS_INFO_SHIM_INSTALLED);
 
 	if (!model) {
 		fprintf(stderr,
@@ -174,23 +159,11 @@ static int vws_info_reexec_on_model(char **argv, const struct vws_info_opts *o)
 			VWS_INFO_SHIM_BUILD, VWS_INFO_SHIM_INSTALLED);
 		return VWS_INFO_EXIT_DEVICE;
 	}
-	len = strlen(model) + (old ? strlen(old) + 1 : 0) + 1;
-	preload = malloc(len);
-	if (!preload) {
-		fprintf(stderr, "vws-info: out of memory\n");
-		return VWS_INFO_EXIT_DEVICE;
-	}
-	snprintf(preload, len, "%s%s%s", model, old && old[0] ? ":" : "", old ? old : "");
-	if (setenv("LD_PRELOAD", preload, 1) || setenv(VWS_INFO_MODEL_ENV, model, 1) ||
-	    (o->kernel && setenv("VGSHIM_KERNEL", o->kernel, 1))) {
+	if (setenv(VWS_INFO_MODEL_ENV, model, 1)) {
 		fprintf(stderr, "vws-info: setenv: %s\n", strerror(errno));
-		free(preload);
 		return VWS_INFO_EXIT_DEVICE;
 	}
-	free(preload);
-	fflush(NULL);
-	execv("/proc/self/exe", argv);
-	fprintf(stderr, "vws-info: re-executing on the model: %s\n", strerror(errno));
+	vws_tool_reexec_on_model("vws-info", argv, model, o->kernel);
 	return VWS_INFO_EXIT_DEVICE;
 }
 
@@ -273,7 +246,7 @@ int main(int argc, char **argv)
 		const char *gen = getenv("VGSHIM_KERNEL");
 
 		env.model_path = marker;
-		env.model_generation = gen && gen[0] ? gen : "model default";
+		env.model_generation = gen && gen[0] ? gen : "fixed (the model's default)";
 	}
 	if (dlsym(RTLD_DEFAULT, "vgshim_get_counters")) {
 		void (*get)(struct vgshim_counters *) = (void (*)(struct vgshim_counters *))dlsym(
@@ -289,7 +262,7 @@ int main(int argc, char **argv)
 
 			env.on_model = true;
 			env.model_path = "preloaded by the caller";
-			env.model_generation = gen && gen[0] ? gen : "model default";
+			env.model_generation = gen && gen[0] ? gen : "fixed (the model's default)";
 		}
 	}
 
