@@ -70,6 +70,9 @@ struct vgshim_counters {
 	uint64_t ioctls[VGSHIM_IOCTL_SLOTS];
 	uint64_t create_blob_48;     /* 48-byte (legacy) CREATE_BLOB calls */
 	uint64_t create_blob_56;     /* 56-byte CREATE_BLOB calls */
+	uint64_t blobs_created;      /* successful CREATE_BLOB calls */
+	uint64_t blobs_blob_id;      /* ... of them naming a host object (blob_id != 0) */
+	uint64_t blobs_deferred;     /* ... of them left unmapped by the hint */
 	uint64_t mmaps;              /* successful mmaps of the node or a dma-buf */
 	uint64_t munmaps;
 	uint64_t faults_injected;
@@ -83,6 +86,10 @@ struct vgshim_counters {
 	/* the bugs of v1/v2, made visible */
 	uint64_t hangs_detected;     /* mmap that a real kernel would never finish */
 	uint64_t bogus_attaches;     /* dma-buf attach of a never-mapped object */
+	/* real-host mode (VGSHIM_VTEST_SOCKET) */
+	uint64_t host_connections;   /* vtest connections opened (one per DRM file) */
+	uint64_t host_submits;       /* submissions forwarded */
+	uint64_t host_lost;          /* connections lost: server gone, refusing or garbled */
 };
 
 void vgshim_get_counters(struct vgshim_counters *out);

@@ -24,6 +24,21 @@ static const char *const vgshim_param_names[VGSHIM_PARAM_SLOTS] = {
 	[VIRTGPU_PARAM_EXPLICIT_DEBUG_NAME] = "EXPLICIT_DEBUG_NAME",
 };
 
+/* The simulated host offers Venus and gfxstream; a real host what its
+ * server offers: Venus (virglrenderer's vtest has no gfxstream), with the
+ * capset's size the server's. */
+static void vgshim_default_capsets(struct vgshim_config *cfg)
+{
+	if (cfg->vtest_socket[0]) {
+		cfg->capsets[0] = (struct vgshim_capset){ VIRTGPU_CAPSET_VENUS, 0, 1 << 20 };
+		cfg->num_capsets = 1;
+		return;
+	}
+	cfg->capsets[0] = (struct vgshim_capset){ VIRTGPU_CAPSET_VENUS, 0, 160 };
+	cfg->capsets[1] = (struct vgshim_capset){ VIRTGPU_CAPSET_GFXSTREAM_VULKAN, 0, 64 };
+	cfg->num_capsets = 2;
+}
+
 void vgshim_config_defaults(struct vgshim_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
@@ -32,6 +47,7 @@ void vgshim_config_defaults(struct vgshim_config *cfg)
 	cfg->hostmem = 256ull << 20;
 	cfg->guestmem = 1ull << 30;
 	cfg->hang_ms = 2000;
+	cfg->vtest_timeout_ms = 10000;
 	/* A Venus-capable host with blobs, a host-visible region and context
 	 * init; cross-device (resource UUIDs) off, as on most hosts. */
 	for (int p = 1; p <= VIRTGPU_PARAM_MAX; p++)
@@ -43,9 +59,7 @@ void vgshim_config_defaults(struct vgshim_config *cfg)
 	cfg->param[VIRTGPU_PARAM_CROSS_DEVICE] = 0;
 	cfg->param[VIRTGPU_PARAM_CONTEXT_INIT] = 1;
 	cfg->param[VIRTGPU_PARAM_EXPLICIT_DEBUG_NAME] = 1;
-	cfg->capsets[0] = (struct vgshim_capset){ VIRTGPU_CAPSET_VENUS, 0, 160 };
-	cfg->capsets[1] = (struct vgshim_capset){ VIRTGPU_CAPSET_GFXSTREAM_VULKAN, 0, 64 };
-	cfg->num_capsets = 2;
+	vgshim_default_capsets(cfg);
 	/* SUPPORTED_CAPSET_IDs follows the capsets unless set explicitly */
 	cfg->param[VIRTGPU_PARAM_SUPPORTED_CAPSET_IDs] = -1;
 }
@@ -182,7 +196,19 @@ int vgshim_config_set(struct vgshim_config *cfg, const char *name, const char *v
 			return -EINVAL;
 		snprintf(cfg->fail, sizeof(cfg->fail), "%s", v);
 	} else if (!strcmp(name, "VGSHIM_CAPSETS")) {
+		cfg->capsets_set = true;
 		return vgshim_parse_capsets(cfg, v);
+	} else if (!strcmp(name, "VGSHIM_VTEST_SOCKET")) {
+		/* empty: the simulated host */
+		if (v[0] && (v[0] != '/' || strlen(v) >= sizeof(cfg->vtest_socket)))
+			return -EINVAL;
+		snprintf(cfg->vtest_socket, sizeof(cfg->vtest_socket), "%s", v);
+		if (!cfg->capsets_set)
+			vgshim_default_capsets(cfg);
+	} else if (!strcmp(name, "VGSHIM_VTEST_TIMEOUT_MS")) {
+		if (vgshim_parse_u64(v, 600000, &u) || !u)
+			return -EINVAL;
+		cfg->vtest_timeout_ms = (uint32_t)u;
 	} else if (!strncmp(name, "VGSHIM_PARAM_", 13)) {
 		for (int p = 1; p <= VIRTGPU_PARAM_MAX; p++) {
 			if (strcasecmp(name + 13, vgshim_param_names[p]))
@@ -207,7 +233,7 @@ int vgshim_config_set(struct vgshim_config *cfg, const char *name, const char *v
 static const char *const vgshim_env_names[] = {
 	"VGSHIM_NODE", "VGSHIM_KERNEL", "VGSHIM_HOSTMEM", "VGSHIM_GUESTMEM",
 	"VGSHIM_MAP_LATENCY_US", "VGSHIM_HANG_MS", "VGSHIM_PARTIAL_MMAP", "VGSHIM_STATS",
-	"VGSHIM_FAIL", "VGSHIM_CAPSETS",
+	"VGSHIM_FAIL", "VGSHIM_CAPSETS", "VGSHIM_VTEST_SOCKET", "VGSHIM_VTEST_TIMEOUT_MS",
 };
 
 int vgshim_config_from_env(struct vgshim_config *cfg)

@@ -95,6 +95,7 @@ static void vgshim_atfork_parent(void)
 static void vgshim_atfork_child(void)
 {
 	vgshim_dev.host_thread_running = false;
+	vgshim_rhost_atfork_child();
 	vgshim_unlock();
 }
 
@@ -315,6 +316,9 @@ int vgshim_dump_counters(const char *path)
 	VGSHIM_DUMP(ioctls_total);
 	VGSHIM_DUMP(create_blob_48);
 	VGSHIM_DUMP(create_blob_56);
+	VGSHIM_DUMP(blobs_created);
+	VGSHIM_DUMP(blobs_blob_id);
+	VGSHIM_DUMP(blobs_deferred);
 	VGSHIM_DUMP(mmaps);
 	VGSHIM_DUMP(munmaps);
 	VGSHIM_DUMP(faults_injected);
@@ -326,6 +330,9 @@ int vgshim_dump_counters(const char *path)
 	VGSHIM_DUMP(live_syncobjs);
 	VGSHIM_DUMP(hangs_detected);
 	VGSHIM_DUMP(bogus_attaches);
+	VGSHIM_DUMP(host_connections);
+	VGSHIM_DUMP(host_submits);
+	VGSHIM_DUMP(host_lost);
 #undef VGSHIM_DUMP
 	for (unsigned i = 0; i < VGSHIM_IOCTL_SLOTS; i++)
 		if (c.ioctls[i])

@@ -149,7 +149,7 @@ static void vgshim_host_answer_unref(struct vgshim_obj *obj)
 	free(obj);
 }
 
-static void vgshim_host_answer_fence(struct vgshim_fence *fence)
+void vgshim_fence_complete(struct vgshim_fence *fence)
 {
 	uint64_t one = 1;
 
@@ -172,6 +172,8 @@ static void vgshim_host_answer_fence(struct vgshim_fence *fence)
 		}
 		vgshim_real_close(fence->efd);
 	}
+	if (fence->host_fd >= 0)
+		vgshim_real_close(fence->host_fd);
 	free(fence->objs);
 	free(fence->out_syncobjs);
 	free(fence->out_points);
@@ -188,7 +190,7 @@ void vgshim_host_answer_event(struct vgshim_event *ev)
 		vgshim_host_answer_unref(ev->obj);
 		break;
 	case VGSHIM_EV_FENCE:
-		vgshim_host_answer_fence(ev->fence);
+		vgshim_fence_complete(ev->fence);
 		break;
 	}
 	free(ev);

@@ -80,6 +80,15 @@ static int vgshim_open_node(int flags, int err)
 		errno = ENOMEM;
 		return -1;
 	}
+	/* a DRM file is one context on the host: its own connection */
+	err = vgshim_real_host() ? -vgshim_rhost_open(f) : 0;
+	if (err) {
+		vgshim_file_release(f);
+		vgshim_real_close(fd);
+		vgshim_unlock();
+		errno = err;
+		return -1;
+	}
 	vgshim_fd_set(fd, VGSHIM_FD_NODE, f);
 	vgshim_unlock();
 	return fd;
@@ -430,10 +439,15 @@ int fstat64(int fd, struct stat64 *st)
 
 int stat(const char *path, struct stat *st)
 {
+	const char *p = path;
 	int err;
 
 	vgshim_libc_init();
-	if (path[0] == '/' && vgshim_is_node(path, &err)) {
+	/* glibc declares path nonnull, yet callers pass NULL and expect
+	 * EFAULT (Venus stats a missing primary node): hide the attribute
+	 * from the optimiser so that the check stays */
+	__asm__("" : "+r"(p));
+	if (p && p[0] == '/' && vgshim_is_node(p, &err)) {
 		if (err) {
 			errno = err;
 			return -1;

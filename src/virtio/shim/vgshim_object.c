@@ -35,8 +35,9 @@ void vgshim_obj_maybe_destroy(struct vgshim_obj *obj)
 		return;
 	obj->dying = true;
 	vgshim_hash_del(&vgshim_dev.by_offset, obj->offset);
-	vgshim_hash_del(&vgshim_dev.by_res, obj->res_id);
 	vgshim_dev.c.host_unref_cmds++;
+	if (obj->rhost)
+		vgshim_rhost_obj_destroyed(obj);
 	vgshim_host_queue(VGSHIM_EV_UNREF, obj, NULL);
 }
 
@@ -122,6 +123,7 @@ void vgshim_file_release(struct vgshim_file *f)
 	for (uint32_t h = 1; h < f->num_handles; h++)
 		if (f->handles[h])
 			vgshim_file_close_handle(f, h);
+	vgshim_rhost_file_closed(f);
 	vgshim_file_free_syncobjs(f);
 	vgshim_hash_fini(&f->by_obj);
 	free(f->handles);

@@ -159,9 +159,7 @@ static int vgshim_prime_wrap_foreign(int fd, const struct stat *st, struct vgshi
 	obj->imported_foreign = true;
 	obj->offset = vgshim_dev.next_offset;
 	vgshim_dev.next_offset += obj->size;
-	if (vgshim_hash_put(&vgshim_dev.by_offset, obj->offset, obj) ||
-	    vgshim_hash_put(&vgshim_dev.by_res, obj->res_id, obj)) {
-		vgshim_hash_del(&vgshim_dev.by_offset, obj->offset);
+	if (vgshim_hash_put(&vgshim_dev.by_offset, obj->offset, obj)) {
 		vgshim_real_close(obj->memfd);
 		free(obj);
 		return -ENOMEM;

@@ -67,6 +67,11 @@ struct vgshim_config {
 	struct vgshim_capset capsets[VGSHIM_MAX_CAPSETS];
 	unsigned num_capsets;
 	char fail[512];            /* VGSHIM_FAIL as given */
+	/* real-host mode: the vtest socket of a virglrenderer server; empty
+	 * for the simulated host */
+	char vtest_socket[108];
+	uint32_t vtest_timeout_ms;
+	bool capsets_set;          /* VGSHIM_CAPSETS given explicitly */
 };
 
 /* Parses the environment into cfg; on error prints why and returns -EINVAL. */
@@ -119,6 +124,7 @@ enum vgshim_map_state {
 };
 
 struct vgshim_hostmem; /* a host memory object of the registry */
+struct vgshim_rhost;   /* a DRM file's context on the real host (vgshim_rhost.c) */
 
 struct vgshim_obj {
 	uint32_t res_id;
@@ -144,6 +150,7 @@ struct vgshim_obj {
 	uint32_t busy;             /* fences of submissions using it */
 	bool dying;                /* UNREF sent */
 	bool imported_foreign;     /* wraps another process's memory */
+	struct vgshim_rhost *rhost; /* real host: the context that created it */
 };
 
 struct vgshim_syncobj {
@@ -169,6 +176,7 @@ struct vgshim_file {
 	uint32_t capset_id, num_rings;
 	uint64_t poll_mask;
 	bool debug_name;
+	struct vgshim_rhost *rhost; /* real host: this file's vtest connection */
 };
 
 struct vgshim_dmabuf {
@@ -209,6 +217,12 @@ struct vgshim_fence {
 	uint32_t *out_syncobjs;
 	uint64_t *out_points;
 	uint32_t num_out;
+	/* real host: the server's fd that turns readable when the work is
+	 * done, watched by the watcher thread under key */
+	struct vgshim_rhost *rhost;
+	int host_fd;
+	uint64_t key;
+	struct vgshim_fence *next_pending;
 };
 
 struct vgshim_event {
@@ -231,7 +245,6 @@ struct vgshim_dev {
 	uint64_t next_offset;
 	uint64_t guest_bytes;
 	struct vgshim_hash by_offset;
-	struct vgshim_hash by_res;     /* live objects by res id */
 	struct vgshim_hash mem_by_id;  /* host registry: blob_id -> hostmem */
 	struct vgshim_hash dmabuf_by_ino;
 	struct vgshim_hash map_by_start;
@@ -300,6 +313,32 @@ void vgshim_host_answer_event(struct vgshim_event *ev);
 void vgshim_host_run_cmds(const uint32_t *cmds, size_t dwords);
 int vgshim_host_resolve(struct vgshim_obj *obj);
 void vgshim_host_fini_registry(void);
+
+/* Completes a submission: objects idle, out-syncobjs signalled, the
+ * out-fence fd readable; frees the fence. */
+void vgshim_fence_complete(struct vgshim_fence *fence);
+
+/* the real host (vgshim_rhost.c), lock held; all return 0 or a negative
+ * errno, and -EIO once the server is gone */
+static inline bool vgshim_real_host(void)
+{
+	return vgshim_dev.cfg.vtest_socket[0] != 0;
+}
+int vgshim_rhost_open(struct vgshim_file *f);
+void vgshim_rhost_file_closed(struct vgshim_file *f);
+int vgshim_rhost_get_caps(struct vgshim_file *f, uint32_t id, uint32_t version, void *buf,
+			  size_t size);
+int vgshim_rhost_context_init(struct vgshim_file *f, uint32_t capset_id);
+/* A blob's creation command, submitted before the resource is created. */
+int vgshim_rhost_run_cmd(struct vgshim_file *f, const void *cmd, uint32_t cmd_size);
+/* Creates the host resource of obj (blob_mem, blob_flags, size, blob_id
+ * set): sets res_id, memfd (or host_missing) and rhost. */
+int vgshim_rhost_create_blob(struct vgshim_file *f, struct vgshim_obj *obj);
+void vgshim_rhost_obj_destroyed(struct vgshim_obj *obj);
+/* Submits cmd on the ring; the fence completes when the host is done. */
+int vgshim_rhost_submit(struct vgshim_file *f, const void *cmd, uint32_t cmd_size,
+			uint32_t ring_idx, struct vgshim_fence *fence);
+void vgshim_rhost_atfork_child(void);
 
 /* mappings (vgshim_mmap.c) */
 void *vgshim_mmap_node(struct vgshim_file *f, void *addr, size_t len, int prot, int flags,

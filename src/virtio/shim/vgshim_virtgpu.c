@@ -56,7 +56,7 @@ static void vgshim_capset_fill(uint32_t id, uint32_t version, unsigned char *out
 	}
 }
 
-static int vgshim_get_caps(struct drm_virtgpu_get_caps *c)
+static int vgshim_get_caps(struct vgshim_file *f, struct drm_virtgpu_get_caps *c)
 {
 	const struct vgshim_config *cfg = &vgshim_dev.cfg;
 
@@ -69,6 +69,9 @@ static int vgshim_get_caps(struct drm_virtgpu_get_caps *c)
 		size = c->size < cs->max_size ? c->size : cs->max_size;
 		if (size && !c->addr)
 			return -EFAULT;
+		if (vgshim_real_host())
+			return vgshim_rhost_get_caps(f, cs->id, c->cap_set_ver,
+						     (void *)(uintptr_t)c->addr, size);
 		vgshim_capset_fill(cs->id, c->cap_set_ver, (unsigned char *)(uintptr_t)c->addr, size);
 		return 0;
 	}
@@ -125,6 +128,12 @@ static int vgshim_context_init(struct vgshim_file *f, struct drm_virtgpu_context
 	valid = num_rings >= 64 ? ~0ull : (1ull << num_rings) - 1;
 	if (poll & ~valid)
 		return -EINVAL;
+	if (vgshim_real_host()) {
+		int ret = vgshim_rhost_context_init(f, capset);
+
+		if (ret)
+			return ret;
+	}
 	f->ctx = VGSHIM_CTX_INIT;
 	f->capset_id = capset;
 	f->num_rings = num_rings;
@@ -142,6 +151,11 @@ static void vgshim_implicit_context(struct vgshim_file *f)
 
 static void vgshim_obj_discard(struct vgshim_obj *obj)
 {
+	if (obj->rhost) {
+		/* the host made the resource: it hears of its end */
+		vgshim_dev.c.host_unref_cmds++;
+		vgshim_rhost_obj_destroyed(obj);
+	}
 	if (obj->memfd >= 0)
 		vgshim_real_close(obj->memfd);
 	free(obj);
@@ -189,7 +203,11 @@ static int vgshim_create_blob(struct vgshim_file *f, struct drm_virtgpu_resource
 	if (rc->cmd_size) {
 		if (!rc->cmd)
 			return -EFAULT;
-		vgshim_host_run_cmds((const uint32_t *)(uintptr_t)rc->cmd, rc->cmd_size / 4);
+		if (!vgshim_real_host())
+			vgshim_host_run_cmds((const uint32_t *)(uintptr_t)rc->cmd, rc->cmd_size / 4);
+		else if ((ret = vgshim_rhost_run_cmd(f, (const void *)(uintptr_t)rc->cmd,
+						     rc->cmd_size)))
+			return ret;
 	}
 	size = (rc->size + VGSHIM_PAGE - 1) & ~(VGSHIM_PAGE - 1);
 	if (!size || size < rc->size)
@@ -204,25 +222,26 @@ static int vgshim_create_blob(struct vgshim_file *f, struct drm_virtgpu_resource
 	obj->size = size;
 	obj->vram = !guest;
 	obj->mappable = rc->blob_flags & VIRTGPU_BLOB_FLAG_USE_MAPPABLE;
-	if (guest) {
+	if (guest && size > d->cfg.guestmem - d->guest_bytes) {
 		/* guest pages are pinned for the host at creation */
-		if (size > d->cfg.guestmem - d->guest_bytes) {
-			vgshim_obj_discard(obj);
-			return -ENOMEM;
-		}
+		vgshim_obj_discard(obj);
+		return -ENOMEM;
+	}
+	if (vgshim_real_host()) {
+		/* the real host's resource: its fd holds the pages, guest or host */
+		ret = vgshim_rhost_create_blob(f, obj);
+	} else if (guest) {
 		obj->memfd = memfd_create("vgshim-guest", MFD_CLOEXEC);
-		if (obj->memfd < 0 || ftruncate(obj->memfd, (off_t)size)) {
-			vgshim_obj_discard(obj);
-			return -ENOMEM;
-		}
-		d->guest_bytes += size;
+		ret = obj->memfd < 0 || ftruncate(obj->memfd, (off_t)size) ? -ENOMEM : 0;
 	} else {
 		ret = vgshim_host_resolve(obj);
-		if (ret) {
-			vgshim_obj_discard(obj);
-			return ret;
-		}
 	}
+	if (ret) {
+		vgshim_obj_discard(obj);
+		return ret;
+	}
+	if (guest)
+		d->guest_bytes += size;
 	if (d->next_offset + size < d->next_offset) {
 		if (guest)
 			d->guest_bytes -= size;
@@ -239,8 +258,7 @@ static int vgshim_create_blob(struct vgshim_file *f, struct drm_virtgpu_resource
 			return ret;
 		}
 	}
-	if (vgshim_hash_put(&d->by_offset, obj->offset, obj) ||
-	    vgshim_hash_put(&d->by_res, obj->res_id, obj))
+	if (vgshim_hash_put(&d->by_offset, obj->offset, obj))
 		goto fail_tables;
 	d->next_offset += size;
 	d->c.live_objects++;
@@ -249,13 +267,15 @@ static int vgshim_create_blob(struct vgshim_file *f, struct drm_virtgpu_resource
 		vgshim_obj_maybe_destroy(obj);
 		return ret;
 	}
+	d->c.blobs_created++;
+	d->c.blobs_blob_id += obj->blob_id != 0;
+	d->c.blobs_deferred += deferred;
 	rc->bo_handle = handle;
 	rc->res_handle = obj->res_id;
 	return 0;
 
 fail_tables:
 	vgshim_hash_del(&d->by_offset, obj->offset);
-	vgshim_hash_del(&d->by_res, obj->res_id);
 	if (guest)
 		d->guest_bytes -= size;
 	if (obj->region_reserved) {
@@ -390,6 +410,7 @@ static int vgshim_execbuffer(struct vgshim_file *f, struct drm_virtgpu_execbuffe
 	if (!fence)
 		return -ENOMEM;
 	fence->efd = -1;
+	fence->host_fd = -1;
 	fence->objs = vgshim_calloc(e->num_bo_handles + 1, sizeof(*fence->objs));
 	fence->out_syncobjs = vgshim_calloc(e->num_out_syncobjs + 1, sizeof(uint32_t));
 	fence->out_points = vgshim_calloc(e->num_out_syncobjs + 1, sizeof(uint64_t));
@@ -406,11 +427,8 @@ static int vgshim_execbuffer(struct vgshim_file *f, struct drm_virtgpu_execbuffe
 			return -EMFILE;
 		}
 	}
-	if (e->size)
+	if (e->size && !vgshim_real_host())
 		vgshim_host_run_cmds((const uint32_t *)(uintptr_t)e->command, e->size / 4);
-	for (uint32_t i = 0; i < e->num_in_syncobjs; i++)
-		if (in[i].flags & VIRTGPU_EXECBUF_SYNCOBJ_RESET)
-			vgshim_syncobj_lookup(f, in[i].handle)->signaled = false;
 	for (uint32_t i = 0; i < e->num_bo_handles; i++) {
 		fence->objs[i] = vgshim_file_lookup(f, handles[i]);
 		fence->objs[i]->busy++;
@@ -422,9 +440,30 @@ static int vgshim_execbuffer(struct vgshim_file *f, struct drm_virtgpu_execbuffe
 		fence->out_points[i] = out[i].point;
 	}
 	fence->num_out = e->num_out_syncobjs;
+	if (vgshim_real_host()) {
+		/* the fence is the real host's from here on */
+		int ret = vgshim_rhost_submit(f, (const void *)(uintptr_t)e->command, e->size,
+					      (e->flags & VIRTGPU_EXECBUF_RING_IDX) ? e->ring_idx : 0,
+					      fence);
+
+		if (ret) {
+			for (uint32_t i = 0; i < fence->num_objs; i++)
+				fence->objs[i]->busy--;
+			if (ufd >= 0)
+				vgshim_real_close(ufd);
+			vgshim_fence_free(fence);
+			return ret;
+		}
+	}
+	/* the waits are consumed before the submission can signal anything
+	 * (the real host's fence completes only after we unlock) */
+	for (uint32_t i = 0; i < e->num_in_syncobjs; i++)
+		if (in[i].flags & VIRTGPU_EXECBUF_SYNCOBJ_RESET)
+			vgshim_syncobj_lookup(f, in[i].handle)->signaled = false;
+	if (!vgshim_real_host())
+		vgshim_host_queue(VGSHIM_EV_FENCE, NULL, fence);
 	if (ufd >= 0)
 		e->fence_fd = ufd;
-	vgshim_host_queue(VGSHIM_EV_FENCE, NULL, fence);
 	return 0;
 }
 
@@ -442,7 +481,7 @@ int vgshim_virtgpu_ioctl(struct vgshim_file *f, unsigned nr, void *data, size_t 
 	case DRM_VIRTGPU_WAIT:
 		return vgshim_wait(f, data);
 	case DRM_VIRTGPU_GET_CAPS:
-		return vgshim_get_caps(data);
+		return vgshim_get_caps(f, data);
 	case DRM_VIRTGPU_RESOURCE_CREATE_BLOB:
 		return vgshim_create_blob(f, data);
 	case DRM_VIRTGPU_CONTEXT_INIT:
