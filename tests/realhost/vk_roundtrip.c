@@ -1,0 +1,402 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vk-roundtrip: the smallest honest Vulkan workload on a stack: instance,
+ * device, buffers in HOST_VISIBLE | HOST_COHERENT memory, vkMapMemory, a CPU
+ * write, a GPU fill and copy, a queue submission and a fence wait, and a
+ * read back that must match. Run through scripts/vk-run.sh on any stack.
+ *
+ *   vk-roundtrip [--buffers N] [--size BYTES] [--map K] [--export E]
+ *                [--loop] [--json]
+ *
+ * N buffers of BYTES each are allocated; the first K (default all) are
+ * mapped and used; E more are allocated exportable as dma-bufs and exported
+ * without ever being mapped. --loop repeats allocate/map/use/free until a
+ * command fails (tests kill the host under it) and prints "ready" once the
+ * first round passed. The last line says what was done, so a test can
+ * compare it with the kernel's counters.
+ *
+ * Exit: 0 ok, 1 wrong data, 2 usage, 3 a Vulkan error, 4 device lost,
+ * 77 the device cannot do what was asked (no such memory type, no export).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <vulkan/vulkan.h>
+
+#define VKR_FILL 0xa5a5a5a5u
+
+struct vkr {
+	VkInstance instance;
+	VkPhysicalDevice pdev;
+	VkDevice dev;
+	VkQueue queue;
+	uint32_t queue_family;
+	VkCommandPool pool;
+	VkPhysicalDeviceMemoryProperties mem_props;
+	char name[VK_MAX_PHYSICAL_DEVICE_NAME_SIZE];
+	bool has_export;
+	PFN_vkGetMemoryFdKHR get_memory_fd;
+};
+
+struct vkr_buffer {
+	VkBuffer buffer;
+	VkDeviceMemory memory;
+	VkDeviceSize size;
+};
+
+static const char *vkr_result_name(VkResult r)
+{
+	switch (r) {
+	case VK_SUCCESS: return "VK_SUCCESS";
+	case VK_ERROR_OUT_OF_HOST_MEMORY: return "VK_ERROR_OUT_OF_HOST_MEMORY";
+	case VK_ERROR_OUT_OF_DEVICE_MEMORY: return "VK_ERROR_OUT_OF_DEVICE_MEMORY";
+	case VK_ERROR_INITIALIZATION_FAILED: return "VK_ERROR_INITIALIZATION_FAILED";
+	case VK_ERROR_DEVICE_LOST: return "VK_ERROR_DEVICE_LOST";
+	case VK_ERROR_MEMORY_MAP_FAILED: return "VK_ERROR_MEMORY_MAP_FAILED";
+	case VK_ERROR_INCOMPATIBLE_DRIVER: return "VK_ERROR_INCOMPATIBLE_DRIVER";
+	case VK_ERROR_TOO_MANY_OBJECTS: return "VK_ERROR_TOO_MANY_OBJECTS";
+	case VK_ERROR_INVALID_EXTERNAL_HANDLE: return "VK_ERROR_INVALID_EXTERNAL_HANDLE";
+	case VK_ERROR_EXTENSION_NOT_PRESENT: return "VK_ERROR_EXTENSION_NOT_PRESENT";
+	case VK_TIMEOUT: return "VK_TIMEOUT";
+	default: return "VkResult(other)";
+	}
+}
+
+/* A failed command ends the program with its VkResult. */
+#define VKR_CHECK(call)                                                             \
+	do {                                                                        \
+		VkResult r_ = (call);                                               \
+		if (r_ != VK_SUCCESS) {                                             \
+			fprintf(stderr, "vk-roundtrip: %s failed: %s (%d)\n", #call,  \
+				vkr_result_name(r_), r_);                           \
+			exit(r_ == VK_ERROR_DEVICE_LOST ? 4 : 3);                    \
+		}                                                                   \
+	} while (0)
+
+static bool vkr_has_ext(VkPhysicalDevice pdev, const char *name)
+{
+	VkExtensionProperties *props;
+	uint32_t n = 0;
+	bool found = false;
+
+	if (vkEnumerateDeviceExtensionProperties(pdev, NULL, &n, NULL) != VK_SUCCESS)
+		return false;
+	props = calloc(n ? n : 1, sizeof(*props));
+	if (!props)
+		return false;
+	if (vkEnumerateDeviceExtensionProperties(pdev, NULL, &n, props) == VK_SUCCESS)
+		for (uint32_t i = 0; i < n && !found; i++)
+			found = !strcmp(props[i].extensionName, name);
+	free(props);
+	return found;
+}
+
+static void vkr_init(struct vkr *v)
+{
+	const VkApplicationInfo app = {
+		.sType = VK_STRUCTURE_TYPE_APPLICATION_INFO,
+		.pApplicationName = "vk-roundtrip",
+		.apiVersion = VK_API_VERSION_1_1,
+	};
+	const VkInstanceCreateInfo ici = {
+		.sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
+		.pApplicationInfo = &app,
+	};
+	const char *exts[] = { VK_KHR_EXTERNAL_MEMORY_FD_EXTENSION_NAME,
+			       VK_EXT_EXTERNAL_MEMORY_DMA_BUF_EXTENSION_NAME };
+	VkQueueFamilyProperties qf[16];
+	VkPhysicalDeviceProperties props;
+	VkPhysicalDevice pdevs[8];
+	uint32_t n = 8, nq = 16;
+	const float prio = 1.0f;
+
+	VKR_CHECK(vkCreateInstance(&ici, NULL, &v->instance));
+	VKR_CHECK(vkEnumeratePhysicalDevices(v->instance, &n, pdevs));
+	if (!n) {
+		fprintf(stderr, "vk-roundtrip: no physical device\n");
+		exit(3);
+	}
+	v->pdev = pdevs[0];
+	vkGetPhysicalDeviceProperties(v->pdev, &props);
+	snprintf(v->name, sizeof(v->name), "%s", props.deviceName);
+	vkGetPhysicalDeviceMemoryProperties(v->pdev, &v->mem_props);
+	vkGetPhysicalDeviceQueueFamilyProperties(v->pdev, &nq, qf);
+	v->queue_family = UINT32_MAX;
+	for (uint32_t i = 0; i < nq && v->queue_family == UINT32_MAX; i++)
+		if (qf[i].queueFlags & (VK_QUEUE_GRAPHICS_BIT | VK_QUEUE_COMPUTE_BIT |
+					VK_QUEUE_TRANSFER_BIT))
+			v->queue_family = i;
+	if (v->queue_family == UINT32_MAX) {
+		fprintf(stderr, "vk-roundtrip: no queue family can transfer\n");
+		exit(77);
+	}
+	v->has_export = vkr_has_ext(v->pdev, exts[0]) && vkr_has_ext(v->pdev, exts[1]);
+
+	const VkDeviceQueueCreateInfo qci = {
+		.sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,
+		.queueFamilyIndex = v->queue_family,
+		.queueCount = 1,
+		.pQueuePriorities = &prio,
+	};
+	const VkDeviceCreateInfo dci = {
+		.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
+		.queueCreateInfoCount = 1,
+		.pQueueCreateInfos = &qci,
+		.enabledExtensionCount = v->has_export ? 2 : 0,
+		.ppEnabledExtensionNames = exts,
+	};
+	VKR_CHECK(vkCreateDevice(v->pdev, &dci, NULL, &v->dev));
+	vkGetDeviceQueue(v->dev, v->queue_family, 0, &v->queue);
+	if (v->has_export)
+		v->get_memory_fd =
+			(PFN_vkGetMemoryFdKHR)vkGetDeviceProcAddr(v->dev, "vkGetMemoryFdKHR");
+	const VkCommandPoolCreateInfo pci = {
+		.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
+		.flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT,
+		.queueFamilyIndex = v->queue_family,
+	};
+	VKR_CHECK(vkCreateCommandPool(v->dev, &pci, NULL, &v->pool));
+}
+
+static void vkr_fini(struct vkr *v)
+{
+	vkDestroyCommandPool(v->dev, v->pool, NULL);
+	vkDestroyDevice(v->dev, NULL);
+	vkDestroyInstance(v->instance, NULL);
+}
+
+static uint32_t vkr_memory_type(const struct vkr *v, uint32_t bits, VkMemoryPropertyFlags want)
+{
+	for (uint32_t i = 0; i < v->mem_props.memoryTypeCount; i++)
+		if ((bits & (1u << i)) &&
+		    (v->mem_props.memoryTypes[i].propertyFlags & want) == want)
+			return i;
+	return UINT32_MAX;
+}
+
+static void vkr_buffer_create(struct vkr *v, VkDeviceSize size, bool exportable,
+			      struct vkr_buffer *b)
+{
+	const VkExternalMemoryBufferCreateInfo ext_buf = {
+		.sType = VK_STRUCTURE_TYPE_EXTERNAL_MEMORY_BUFFER_CREATE_INFO,
+		.handleTypes = VK_EXTERNAL_MEMORY_HANDLE_TYPE_DMA_BUF_BIT_EXT,
+	};
+	const VkBufferCreateInfo bci = {
+		.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
+		.pNext = exportable ? &ext_buf : NULL,
+		.size = size,
+		.usage = VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT,
+	};
+	const VkExportMemoryAllocateInfo export_info = {
+		.sType = VK_STRUCTURE_TYPE_EXPORT_MEMORY_ALLOCATE_INFO,
+		.handleTypes = VK_EXTERNAL_MEMORY_HANDLE_TYPE_DMA_BUF_BIT_EXT,
+	};
+	VkMemoryRequirements req;
+	uint32_t type;
+
+	VKR_CHECK(vkCreateBuffer(v->dev, &bci, NULL, &b->buffer));
+	vkGetBufferMemoryRequirements(v->dev, b->buffer, &req);
+	type = vkr_memory_type(v, req.memoryTypeBits,
+			       VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT |
+				       VK_MEMORY_PROPERTY_HOST_COHERENT_BIT);
+	if (type == UINT32_MAX) {
+		fprintf(stderr, "vk-roundtrip: no HOST_VISIBLE|HOST_COHERENT memory type\n");
+		exit(77);
+	}
+	const VkMemoryAllocateInfo mai = {
+		.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
+		.pNext = exportable ? &export_info : NULL,
+		.allocationSize = req.size,
+		.memoryTypeIndex = type,
+	};
+	VKR_CHECK(vkAllocateMemory(v->dev, &mai, NULL, &b->memory));
+	VKR_CHECK(vkBindBufferMemory(v->dev, b->buffer, b->memory, 0));
+	b->size = size;
+}
+
+static void vkr_buffer_destroy(struct vkr *v, struct vkr_buffer *b)
+{
+	vkDestroyBuffer(v->dev, b->buffer, NULL);
+	vkFreeMemory(v->dev, b->memory, NULL);
+}
+
+static uint32_t vkr_pattern(uint32_t seed, size_t i)
+{
+	return seed * 0x9e3779b9u ^ (uint32_t)i;
+}
+
+/* CPU writes a pattern, the GPU copies the first quarter onto the second
+ * and fills the second half; the CPU checks all of it. */
+static int vkr_buffer_use(struct vkr *v, struct vkr_buffer *b, uint32_t seed)
+{
+	const VkDeviceSize q = b->size / 4;
+	const size_t words = (size_t)(b->size / 4);
+	VkCommandBuffer cmd;
+	VkFence fence;
+	uint32_t *p;
+	int bad = 0;
+
+	VKR_CHECK(vkMapMemory(v->dev, b->memory, 0, VK_WHOLE_SIZE, 0, (void **)&p));
+	for (size_t i = 0; i < words; i++)
+		p[i] = vkr_pattern(seed, i);
+
+	const VkCommandBufferAllocateInfo cai = {
+		.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
+		.commandPool = v->pool,
+		.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
+		.commandBufferCount = 1,
+	};
+	const VkCommandBufferBeginInfo begin = {
+		.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
+		.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT,
+	};
+	const VkMemoryBarrier host_to_gpu = {
+		.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
+		.srcAccessMask = VK_ACCESS_HOST_WRITE_BIT,
+		.dstAccessMask = VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_TRANSFER_WRITE_BIT,
+	};
+	const VkMemoryBarrier gpu_to_host = {
+		.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
+		.srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT,
+		.dstAccessMask = VK_ACCESS_HOST_READ_BIT,
+	};
+	const VkBufferCopy region = { .srcOffset = 0, .dstOffset = q, .size = q };
+	const VkFenceCreateInfo fci = { .sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO };
+
+	VKR_CHECK(vkAllocateCommandBuffers(v->dev, &cai, &cmd));
+	VKR_CHECK(vkBeginCommandBuffer(cmd, &begin));
+	vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_HOST_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT, 0,
+			     1, &host_to_gpu, 0, NULL, 0, NULL);
+	vkCmdCopyBuffer(cmd, b->buffer, b->buffer, 1, &region);
+	vkCmdFillBuffer(cmd, b->buffer, 2 * q, b->size - 2 * q, VKR_FILL);
+	vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_HOST_BIT, 0,
+			     1, &gpu_to_host, 0, NULL, 0, NULL);
+	VKR_CHECK(vkEndCommandBuffer(cmd));
+	const VkSubmitInfo si = {
+		.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO,
+		.commandBufferCount = 1,
+		.pCommandBuffers = &cmd,
+	};
+	VKR_CHECK(vkCreateFence(v->dev, &fci, NULL, &fence));
+	VKR_CHECK(vkQueueSubmit(v->queue, 1, &si, fence));
+	/* bounded: a lost host must not keep us here (a minute is far more
+	 * than any CPU renderer needs for a few MiB) */
+	VKR_CHECK(vkWaitForFences(v->dev, 1, &fence, VK_TRUE, 60ull * 1000000000ull));
+	for (size_t i = 0; i < words && bad < 4; i++) {
+		uint32_t want = i < q / 4 ? vkr_pattern(seed, i)
+			      : i < 2 * q / 4 ? vkr_pattern(seed, i - q / 4)
+			      : VKR_FILL;
+
+		if (p[i] != want) {
+			fprintf(stderr, "vk-roundtrip: word %zu is 0x%08x, want 0x%08x\n", i,
+				p[i], want);
+			bad++;
+		}
+	}
+	vkUnmapMemory(v->dev, b->memory);
+	vkDestroyFence(v->dev, fence, NULL);
+	vkFreeCommandBuffers(v->dev, v->pool, 1, &cmd);
+	return bad;
+}
+
+static int vkr_export(struct vkr *v, struct vkr_buffer *b)
+{
+	const VkMemoryGetFdInfoKHR gi = {
+		.sType = VK_STRUCTURE_TYPE_MEMORY_GET_FD_INFO_KHR,
+		.memory = b->memory,
+		.handleType = VK_EXTERNAL_MEMORY_HANDLE_TYPE_DMA_BUF_BIT_EXT,
+	};
+	int fd = -1;
+
+	VKR_CHECK(v->get_memory_fd(v->dev, &gi, &fd));
+	if (fd < 0) {
+		fprintf(stderr, "vk-roundtrip: vkGetMemoryFdKHR gave no fd\n");
+		return 1;
+	}
+	close(fd);
+	return 0;
+}
+
+static bool vkr_arg_u64(const char *s, uint64_t *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoull(s, &end, 0);
+	return s[0] && s[0] != '-' && !errno && !*end;
+}
+
+int main(int argc, char **argv)
+{
+	uint64_t nbuf = 4, size = 1 << 20, nmap = UINT64_MAX, nexport = 0;
+	bool loop = false, json = false;
+	struct vkr_buffer *bufs;
+	struct vkr v = { 0 };
+	uint64_t rounds = 0;
+	int bad = 0;
+
+	for (int i = 1; i < argc; i++) {
+		uint64_t *dst = !strcmp(argv[i], "--buffers") ? &nbuf
+			      : !strcmp(argv[i], "--size")    ? &size
+			      : !strcmp(argv[i], "--map")     ? &nmap
+			      : !strcmp(argv[i], "--export")  ? &nexport
+							      : NULL;
+
+		if (dst && i + 1 < argc && vkr_arg_u64(argv[i + 1], dst)) {
+			i++;
+		} else if (!strcmp(argv[i], "--loop")) {
+			loop = true;
+		} else if (!strcmp(argv[i], "--json")) {
+			json = true;
+		} else {
+			fprintf(stderr, "usage: vk-roundtrip [--buffers N] [--size BYTES] "
+					"[--map K] [--export E] [--loop] [--json]\n");
+			return 2;
+		}
+	}
+	if (!nbuf || nbuf > 4096 || size < 16 || size % 16 || size > (1ull << 32)) {
+		fprintf(stderr, "vk-roundtrip: 1..4096 buffers of a multiple of 16 bytes\n");
+		return 2;
+	}
+	if (nmap > nbuf)
+		nmap = nbuf;
+	vkr_init(&v);
+	if (nexport && !v.has_export) {
+		fprintf(stderr, "vk-roundtrip: %s cannot export dma-bufs\n", v.name);
+		return 77;
+	}
+	bufs = calloc(nbuf + nexport, sizeof(*bufs));
+	if (!bufs)
+		return 3;
+	do {
+		for (uint64_t i = 0; i < nbuf; i++)
+			vkr_buffer_create(&v, size, false, &bufs[i]);
+		for (uint64_t i = 0; i < nexport; i++)
+			vkr_buffer_create(&v, size, true, &bufs[nbuf + i]);
+		for (uint64_t i = 0; i < nmap; i++)
+			bad += vkr_buffer_use(&v, &bufs[i], (uint32_t)(rounds * nbuf + i + 1));
+		for (uint64_t i = 0; i < nexport; i++)
+			bad += vkr_export(&v, &bufs[nbuf + i]);
+		for (uint64_t i = 0; i < nbuf + nexport; i++)
+			vkr_buffer_destroy(&v, &bufs[i]);
+		if (loop && !rounds++) {
+			printf("ready\n");
+			fflush(stdout);
+		}
+	} while (loop && !bad);
+	free(bufs);
+	vkr_fini(&v);
+	if (json)
+		printf("{\"device\": \"%s\", \"buffers\": %" PRIu64 ", \"size\": %" PRIu64
+		       ", \"mapped\": %" PRIu64 ", \"exported\": %" PRIu64 ", \"bad_words\": %d}\n",
+		       v.name, nbuf, size, nmap, nexport, bad);
+	else
+		printf("vk-roundtrip: %s: %" PRIu64 " buffers of %" PRIu64 " bytes, %" PRIu64
+		       " mapped and used, %" PRIu64 " exported unmapped: %s\n",
+		       v.name, nbuf, size, nmap, nexport, bad ? "WRONG DATA" : "ok");
+	return bad ? 1 : 0;
+}
