@@ -60,7 +60,7 @@ _host_descendants() {
 	for task in /proc/"$1"/task/*/children; do
 		kids=()
 		# the list has no newline at its end: read's status is not an error
-		read -ra kids 2>/dev/null < "$task"
+		read -ra kids 2>/dev/null < "$task" || true
 		for child in "${kids[@]}"; do
 			echo "$child"
 			_host_descendants "$child"
@@ -127,7 +127,9 @@ host_start() {
 		echo "host: a server is already running (pid $VWS_HOST_PID)" >&2
 		return 1
 	fi
-	[ -n "${VWS_HOST_PID:-}" ] && host_stop   # one that died: its directory
+	if [ -n "${VWS_HOST_PID:-}" ]; then
+		host_stop   # one that died: its directory
+	fi
 	[ -x "$server" ] || {
 		echo "host: no server at $server (run scripts/host-build.sh)" >&2
 		return 1
@@ -139,7 +141,9 @@ host_start() {
 	dir=$(mktemp -d "${TMPDIR:-/tmp}/vws-host.XXXXXX") || return 1
 
 	local -a wrap=(setpriv --pdeathsig KILL --)
-	_host_pidns_ok && wrap+=(unshare --pid --fork --kill-child=KILL --)
+	if _host_pidns_ok; then
+		wrap+=(unshare --pid --fork --kill-child=KILL --)
+	fi
 	_host_trap_install
 	# The server gets only its own Vulkan driver: none of the client-side
 	# settings of the caller (a preloaded kernel model, Venus' ICD, libdrm).
@@ -158,7 +162,8 @@ host_start() {
 
 	# Ready when the socket accepts a connection; a server that exits
 	# first is reported with its log.
-	python3 - "$VWS_HOST_SOCKET" "$pid" "$timeout" <<'EOF'
+	rc=0
+	python3 - "$VWS_HOST_SOCKET" "$pid" "$timeout" <<'EOF' || rc=$?
 import os, socket, sys, time
 path, pid, timeout = sys.argv[1], sys.argv[2], float(sys.argv[3])
 deadline = time.monotonic() + timeout
@@ -185,7 +190,6 @@ while True:
         sys.exit(3)
     time.sleep(0.01)
 EOF
-	rc=$?
 	[ "$rc" = 0 ] && return 0
 	case $rc in
 	2) echo "host: $server exited during start-up; end of $dir/server.log:" >&2 ;;
@@ -208,17 +212,13 @@ host_stop() {
 			procs=("$pid $VWS_HOST_STARTTIME")
 			p=$(cat /proc/"$pid"/task/"$pid"/children 2>/dev/null)
 			p=${p%% *}
-			if [ -n "$p" ]; then
-				kill -KILL "$p" 2>/dev/null
-			else
-				kill -KILL "$pid" 2>/dev/null
-			fi
+			kill -KILL "${p:-$pid}" 2>/dev/null || true
 		else
 			for p in "$pid" $(_host_descendants "$pid"); do
 				t=$(_host_starttime "$p") && procs+=("$p $t")
 			done
 			for p in "${procs[@]}"; do
-				kill -TERM "${p% *}" 2>/dev/null
+				kill -TERM "${p% *}" 2>/dev/null || true
 			done
 		fi
 		for ((i = 0; i < 500; i++)); do   # 5 s
@@ -226,10 +226,14 @@ host_stop() {
 			sleep 0.01
 		done
 		for p in "${procs[@]}"; do
-			[ "$(_host_starttime "${p% *}")" = "${p#* }" ] && kill -KILL "${p% *}" 2>/dev/null
+			if [ "$(_host_starttime "${p% *}")" = "${p#* }" ]; then
+				kill -KILL "${p% *}" 2>/dev/null || true
+			fi
 		done
 	fi
-	[ -n "$dir" ] && [ -d "$dir" ] && rm -rf "$dir"
+	if [ -n "$dir" ] && [ -d "$dir" ]; then
+		rm -rf "$dir"
+	fi
 	unset VWS_HOST_PID VWS_HOST_STARTTIME VWS_HOST_DIR VWS_HOST_SOCKET
 	return 0
 }
