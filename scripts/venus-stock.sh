@@ -46,6 +46,16 @@ extra=()
 [ -f "$out/extra-packages" ] && read -ra extra < "$out/extra-packages"
 pkgs+=("${extra[@]}")
 
+# Unpacked after apt last changed its indices: what backports offers cannot
+# have changed either (asking apt-cache costs seconds, and vk-run.sh asks
+# for every program it runs).
+if [ -f "$out/versions" ] && [ -f "$out/virtio_icd.json" ] && [ -f "$out/env.sh" ] &&
+	[ "$out/versions" -nt /var/lib/apt/lists ] &&
+	{ [ ! -e /var/lib/apt/lists/partial ] || [ "$out/versions" -nt /var/lib/apt/lists/partial ]; }; then
+	echo "$out/virtio_icd.json"
+	exit 0
+fi
+
 # The versions wanted, in the order of pkgs; backports is added to apt's
 # sources first if apt does not know it yet.
 wanted() {

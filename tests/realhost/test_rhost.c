@@ -14,6 +14,7 @@
  * into -EIO with nothing leaked and nothing hanging. The cases that stop
  * or kill the server run last.
  */
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -294,11 +295,44 @@ static void tr_export(void **state)
 	close(fd);
 }
 
+/* The server's process (scripts/host-lib.sh: its PID namespace's holder,
+ * whose death ends every process of the server). */
 static pid_t tr_server_pid(void)
 {
 	const char *s = getenv("VWS_HOST_PID");
 
 	return s ? (pid_t)atol(s) : 0;
+}
+
+/* Signals pid and every process it started (the server forks one per
+ * client, which runs a render server): found by pid, through /proc. */
+static void tr_signal_tree(pid_t pid, int sig)
+{
+	char path[64];
+	DIR *tasks;
+	struct dirent *t;
+
+	assert_int_equal(kill(pid, sig), 0);
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	tasks = opendir(path);
+	if (!tasks)
+		return;
+	while ((t = readdir(tasks))) {
+		char cpath[sizeof(path) + sizeof(t->d_name) + 16];
+		FILE *f;
+		int child;
+
+		if (t->d_name[0] == '.')
+			continue;
+		snprintf(cpath, sizeof(cpath), "%s/%s/children", path, t->d_name);
+		f = fopen(cpath, "re");
+		if (!f)
+			continue;
+		while (fscanf(f, "%d", &child) == 1)
+			tr_signal_tree(child, sig);
+		fclose(f);
+	}
+	closedir(tasks);
 }
 
 /* A request the server refuses (a resource naming host memory that does
@@ -345,11 +379,10 @@ static void tr_silent(void **state)
 	fd = ts_open(VIRTGPU_CAPSET_VENUS);
 	assert_int_equal(ts_blob(fd, VIRTGPU_BLOB_MEM_HOST3D, VIRTGPU_BLOB_FLAG_USE_MAPPABLE,
 				 4096, VIRTGPU_BLOB_HINT_DEFER_MAPPING, 0, &h), 0);
-	/* the server's whole session: the server and its per-client child */
-	assert_int_equal(kill(-pid, SIGSTOP), 0);
+	tr_signal_tree(pid, SIGSTOP);
 	assert_int_equal(ts_ioctl(fd, DRM_IOCTL_VIRTGPU_GET_CAPS, &c), -EIO);
 	assert_int_equal(ts_counters().host_lost, 1);
-	assert_int_equal(kill(-pid, SIGCONT), 0);
+	tr_signal_tree(pid, SIGCONT);
 	/* still -EIO: the reply stream is out of step for good */
 	assert_int_equal(ts_ioctl(fd, DRM_IOCTL_VIRTGPU_GET_CAPS, &c), -EIO);
 	/* kernel-side calls on what exists still work */
@@ -376,8 +409,7 @@ static void tr_killed(void **state)
 	m = ts_mmap(fd, h, 4096);
 	assert_non_null(m);
 	strcpy(m, "survives");
-	/* the server's whole session: the server and its per-client child */
-	assert_int_equal(kill(-pid, SIGKILL), 0);
+	tr_signal_tree(pid, SIGKILL);
 	assert_int_equal(ts_ioctl(fd, DRM_IOCTL_VIRTGPU_GET_CAPS, &c), -EIO);
 	assert_int_equal(ts_counters().host_lost, 1);
 	assert_int_equal(tr_execbuffer(fd, 0, NULL, 0, &h, 1, &fence), -EIO);
