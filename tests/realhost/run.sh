@@ -30,6 +30,11 @@ if ! server=$(bash "$ROOT/scripts/host-build.sh" 2>"$work/host-build.log" | tail
 	exit 0
 fi
 result PASS host-build
+if grep -q VKR_SHM_HOST_VISIBLE "$(dirname "$server")/../libexec/virgl_render_server"; then
+	result PASS host-patched
+else
+	result FAIL host-patched "virgl_render_server does not know VKR_SHM_HOST_VISIBLE"
+fi
 if ! bash "$ROOT/scripts/venus-stock.sh" >"$work/stock.log" 2>&1; then
 	result FAIL stock-venus "$(tail -1 "$work/stock.log")"
 	exit 1
@@ -105,6 +110,21 @@ for k in legacy v1 v2 fixed; do
 	fi
 done
 
+# Sizes that are neither page nor word multiples (the blob is page-rounded,
+# the buffer not), on both transports.
+for tr in vtest model; do
+	ok=1
+	for sz in 16 1000 4097 70000 $(((4 << 20) + 12)); do
+		vkrun "odd-$tr-$sz" --driver stock --transport "$tr" -- "$roundtrip" --buffers 2 --size "$sz" &&
+			grep -q ': ok$' "$work/odd-$tr-$sz.out" || { ok=0; break; }
+	done
+	if [ $ok = 1 ]; then
+		result PASS "stock/$tr/odd-sizes"
+	else
+		result FAIL "stock/$tr/odd-sizes" "size $sz: $(tail -1 "$work/odd-$tr-$sz.err")"
+	fi
+done
+
 # 5. A host-visible region smaller than all the program allocates: 16 x 4 MiB
 # into 32 MiB, two mapped. Stock Venus only makes blobs for what is mapped.
 for k in legacy v2 fixed; do
@@ -152,5 +172,28 @@ fi
 exec {kfd}<&-
 [ "$(stat_of host_lost "$work/kill.stats")" = 1 ] && result PASS stock/model/server-killed-counted ||
 	result FAIL stock/model/server-killed-counted "host_lost $(stat_of host_lost "$work/kill.stats")"
+
+# 7. host_stop leaves nothing of the server: no process, no directory.
+(
+	. "$ROOT/scripts/host-lib.sh"
+	host_start "$server" || exit 3
+	VN_DEBUG=vtest VTEST_SOCKET_NAME=$VWS_HOST_SOCKET VK_ICD_FILENAMES=$ROOT/build-venus/stock/virtio_icd.json \
+		timeout -k 5 "$T" vulkaninfo --summary >/dev/null 2>&1 || exit 4
+	dir=$VWS_HOST_DIR procs=()
+	for p in "$VWS_HOST_PID" $(_host_descendants "$VWS_HOST_PID"); do
+		t=$(_host_starttime "$p") && procs+=("$p $t")
+	done
+	host_stop
+	for p in "${procs[@]}"; do
+		[ "$(_host_starttime "${p% *}")" = "${p#* }" ] && exit 5
+	done
+	[ ! -e "$dir" ] && [ ${#procs[@]} -gt 1 ] || exit 6
+)
+st=$?
+case $st in
+0) result PASS host-stop-leaves-nothing ;;
+5) result FAIL host-stop-leaves-nothing "a process of the server is still running" ;;
+*) result FAIL host-stop-leaves-nothing "status $st" ;;
+esac
 
 exit $failed
