@@ -243,9 +243,11 @@ struct vws_stats {
 
 void vws_device_get_stats(struct vws_device *dev, struct vws_stats *out);
 
-/* VK_EXT_memory_budget-style numbers for a heap of heap_size bytes that is
- * backed by the host-visible region: usage = region bytes held; budget =
- * what remains usable (heap_size - held, never below usage). */
+/* VK_EXT_memory_budget numbers for a heap of heap_size bytes that is backed
+ * by the host-visible region: usage = region bytes held; budget = what this
+ * process may hold in the heap, usage included, as the extension defines
+ * it: heap_size (other processes' usage is not known), never below usage.
+ * The Vulkan layer's vws_vk_GetMemoryBudget uses the same definition. */
 void vws_device_get_budget(struct vws_device *dev, uint64_t heap_size,
 			   uint64_t *usage, uint64_t *budget);
 

@@ -254,6 +254,25 @@ static void budget(void **state)
 	assert_int_equal(vws_vk_MapMemory(t.vk, vis, 0, VK_WHOLE_SIZE, 0, &p), VK_SUCCESS);
 	vws_vk_GetMemoryBudget(t.vk, &b);
 	assert_int_equal(b.heapUsage[heap], 4 * TV_MIB);
+	assert_int_equal(b.heapBudget[heap], 256 * TV_MIB);
+	/* The winsys helper, asked about the window heap, says the same, also
+	 * for an allocation that is not a page multiple (the heap holds its
+	 * page-rounded blob). */
+	{
+		VkDeviceMemory odd;
+		uint64_t usage, bud;
+
+		vws_device_get_budget(t.dev, t.props.memoryHeaps[heap].size, &usage, &bud);
+		assert_int_equal(usage, b.heapUsage[heap]);
+		assert_int_equal(bud, b.heapBudget[heap]);
+		assert_int_equal(tv_alloc(&t, (uint32_t)tv_type(&t, DL | HV, 0), 1000, NULL, &odd), 0);
+		assert_int_equal(vws_vk_MapMemory(t.vk, odd, 0, VK_WHOLE_SIZE, 0, &p), VK_SUCCESS);
+		vws_vk_GetMemoryBudget(t.vk, &b);
+		vws_device_get_budget(t.dev, t.props.memoryHeaps[heap].size, &usage, &bud);
+		assert_int_equal(b.heapUsage[heap], 4 * TV_MIB + 4096);
+		assert_int_equal(usage, b.heapUsage[heap]);
+		vws_vk_FreeMemory(t.vk, odd, NULL);
+	}
 	vws_vk_FreeMemory(t.vk, vis, NULL);
 	vws_vk_GetMemoryBudget(t.vk, &b);
 	assert_int_equal(b.heapUsage[heap], 0);

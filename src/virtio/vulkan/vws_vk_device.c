@@ -87,7 +87,9 @@ struct vws_bo *vws_vk_memory_bo(VkDeviceMemory mem)
 
 /* Bytes an allocation holds against its heap right now: memory in the
  * host-visible window counts only while the kernel holds its region range
- * (a deferred allocation holds nothing until its first map or export). */
+ * (a deferred allocation holds nothing until its first map or export), and
+ * then its blob's page-rounded size, as the winsys's accounting counts it
+ * (vws_device_get_budget gives the same numbers for the window heap). */
 static VkDeviceSize vws_vk_memory_usage(const struct vws_vk_memory *m)
 {
 	struct vws_bo_info bi;
@@ -96,7 +98,9 @@ static VkDeviceSize vws_vk_memory_usage(const struct vws_vk_memory *m)
 		return m->size;
 	if (vws_bo_get_info(m->bo, &bi))
 		return m->size;
-	return bi.deferred ? 0 : m->size;
+	if (bi.deferred)
+		return 0;
+	return m->imported ? m->size : bi.size;
 }
 
 void vws_vk_GetMemoryBudget(struct vws_vk_device *vdev,

@@ -121,9 +121,9 @@ void vws_device_get_budget(struct vws_device *dev, uint64_t heap_size,
 	}
 	if (usage)
 		*usage = held;
-	if (budget) {
-		uint64_t left = heap_size > held ? heap_size - held : 0;
-
-		*budget = left > held ? left : held;
-	}
+	/* VK_EXT_memory_budget: the budget is what the process may hold in the
+	 * heap, its current usage included. Nothing tells what other processes
+	 * hold, so that is the heap; never below what is already held. */
+	if (budget)
+		*budget = heap_size > held ? heap_size : held;
 }
