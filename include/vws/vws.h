@@ -141,12 +141,16 @@ struct vws_bo_info {
 	uint32_t gem_handle;
 	uint32_t res_id;
 	uint32_t blob_mem;
-	uint32_t blob_flags;
+	uint32_t blob_flags; /* as created; 0 when !flags_known */
 	uint64_t size;      /* page-rounded */
 	bool deferred;      /* created with the hint and not mapped since */
 	bool hinted;        /* the hint was sent at creation */
 	bool mapped;        /* the cached mapping exists */
 	bool imported;
+	/* blob_flags are known: the object was created on this device (or is
+	 * this device's own export imported back). false for an object another
+	 * device created: the kernel does not report blob flags on import. */
+	bool flags_known;
 };
 
 int vws_bo_create(struct vws_device *dev, const struct vws_bo_create_info *info,

@@ -26,6 +26,11 @@ static void import_dedup(void **state)
 	assert_int_equal(vws_bo_import_fd(dev, fd, 64 * 1024, &i2), 0);
 	assert_ptr_equal(i1, bo);
 	assert_ptr_equal(i2, bo);
+	/* Our own object: its flags are known. */
+	assert_int_equal(vws_bo_get_info(i1, &bi), 0);
+	assert_true(bi.flags_known);
+	assert_int_equal(bi.blob_flags,
+			 VIRTGPU_BLOB_FLAG_USE_MAPPABLE | VIRTGPU_BLOB_FLAG_USE_SHAREABLE);
 	vws_device_get_stats(dev, &st);
 	assert_int_equal(st.objects, 1);
 	assert_int_equal(st.imports, 2);
@@ -72,6 +77,10 @@ static void import_other_device(void **state)
 	assert_int_equal(bi.res_id, ai.res_id);
 	assert_int_equal(bi.size, 4 * 4096);
 	assert_int_equal(bi.blob_mem, VIRTGPU_BLOB_MEM_GUEST);
+	/* The kernel does not say how the other device created it. */
+	assert_true(ai.flags_known);
+	assert_false(bi.flags_known);
+	assert_int_equal(bi.blob_flags, 0);
 	vws_device_get_stats(b, &st);
 	assert_int_equal(st.imported_objects, 1);
 	assert_int_equal(st.region_bytes_held, 0);

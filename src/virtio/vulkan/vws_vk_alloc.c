@@ -71,6 +71,17 @@ static VkResult vws_vk_import(struct vws_vk_device *vdev, struct vws_vk_memory *
 	ret = vws_bo_import_fd(vdev->dev, imp->fd, m->size, &m->bo);
 	if (ret)
 		return vws_vk_result_import(ret);
+	/* Only types vkGetMemoryFdPropertiesKHR offers: host-visible memory
+	 * the CPU could never map is refused now, not at vkMapMemory. */
+	if ((m->props & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT) && !vws_vk_bo_mappable(m->bo)) {
+		vws_vk_report(vdev, "vws-vk-import-memory-type",
+			      "memory type %u is HOST_VISIBLE, the imported buffer is not "
+			      "mappable (not in vkGetMemoryFdPropertiesKHR's memoryTypeBits)",
+			      m->type_index);
+		vws_bo_unref(m->bo);
+		m->bo = NULL;
+		return VK_ERROR_INVALID_EXTERNAL_HANDLE;
+	}
 	m->imported = true;
 	m->export_types = imp->handleType;
 	/* A successful import takes ownership of the fd. */

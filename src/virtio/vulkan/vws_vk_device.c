@@ -129,6 +129,7 @@ VkResult vws_vk_GetMemoryFdPropertiesKHR(struct vws_vk_device *vdev,
 					 VkMemoryFdPropertiesKHR *props)
 {
 	struct vws_bo *bo;
+	bool mappable;
 	int ret;
 
 	/* The spec: opaque fds have no properties to query. */
@@ -140,12 +141,17 @@ VkResult vws_vk_GetMemoryFdPropertiesKHR(struct vws_vk_device *vdev,
 	}
 	if (!props)
 		return VK_ERROR_INVALID_EXTERNAL_HANDLE;
-	/* Importing tells whether the fd is a dma-buf of this device. */
+	/* Importing tells whether the fd is a dma-buf of this device, and what
+	 * the buffer is. */
 	ret = vws_bo_import_fd(vdev->dev, fd, 0, &bo);
 	if (ret)
 		return VK_ERROR_INVALID_EXTERNAL_HANDLE;
+	mappable = vws_vk_bo_mappable(bo);
 	vws_bo_unref(bo);
-	props->memoryTypeBits = vdev->props.memoryTypeCount >= 32 ?
-		~0u : (1u << vdev->props.memoryTypeCount) - 1;
+	props->memoryTypeBits = 0;
+	for (uint32_t i = 0; i < vdev->props.memoryTypeCount; i++)
+		if (mappable ||
+		    !(vdev->props.memoryTypes[i].propertyFlags & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT))
+			props->memoryTypeBits |= 1u << i;
 	return VK_SUCCESS;
 }

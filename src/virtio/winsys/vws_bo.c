@@ -167,6 +167,7 @@ int vws_bo_create(struct vws_device *dev, const struct vws_bo_create_info *ci,
 	}
 	bo->blob_mem = ci->blob_mem;
 	bo->blob_flags = ci->blob_flags;
+	bo->flags_known = true;
 	bo->hinted = req.blob_hints != 0;
 	bo->in_region = ci->blob_mem == VIRTGPU_BLOB_MEM_HOST3D &&
 			(ci->blob_flags & VIRTGPU_BLOB_FLAG_USE_MAPPABLE);
@@ -252,6 +253,7 @@ int vws_bo_get_info(const struct vws_bo *bo, struct vws_bo_info *out)
 		.deferred = bo->hinted && !bo->region_held,
 		.mapped = atomic_load(&b->map_ptr) != NULL,
 		.imported = bo->imported,
+		.flags_known = bo->flags_known,
 	};
 	pthread_mutex_unlock(&b->map_lock);
 	return 0;

@@ -69,6 +69,9 @@ struct vws_bo {
 	uint64_t size;
 	bool hinted;
 	bool imported;
+	/* blob_flags are the object's: false for an object another device
+	 * created (RESOURCE_INFO does not report flags). */
+	bool flags_known;
 	/* HOST3D + MAPPABLE, created here: uses the host-visible region. */
 	bool in_region;
 
