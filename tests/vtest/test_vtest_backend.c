@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -739,6 +740,75 @@ static void test_garbage_reply(void **state)
 	assert_int_equal(tc_count_fds(), fds);
 }
 
+static long maxrss_kib(void)
+{
+	struct rusage ru;
+
+	assert_int_equal(getrusage(RUSAGE_SELF, &ru), 0);
+	return ru.ru_maxrss;
+}
+
+static int blob_with_id(struct vws_device *dev, uint32_t id, struct vws_bo **bo)
+{
+	struct vws_bo_create_info ci = {
+		.blob_mem = VIRTGPU_BLOB_MEM_HOST3D,
+		.blob_flags = VIRTGPU_BLOB_FLAG_USE_MAPPABLE,
+		.size = PAGE,
+		.blob_id = id, /* the fake server answers with it as res_id */
+	};
+
+	*bo = NULL;
+	return vws_bo_create(dev, &ci, bo);
+}
+
+/* Resource ids come from the server: untrusted input. Any id costs the
+ * client what one object costs (no table sized by the id: 0x04000000 used
+ * to grow it by 1 GiB, 0x40000000 by 16 GiB); an id the server already
+ * handed out for a live object is a protocol error for that call only. */
+static void test_server_res_ids_untrusted(void **state)
+{
+	static const uint32_t ids[] = { 0x04000000u, 0x40000000u, 0xffffffffu, 7 };
+	struct vws_bo *bo[4], *dup, *imp;
+	struct vws_bo_info bi;
+	struct vt_fake f;
+	struct vws_device *dev = NULL;
+	int fds = tc_count_fds(), fd;
+	long before;
+	uint8_t *p;
+
+	vt_fake_start(&f, VT_FAKE_SERVE);
+	assert_int_equal(open_dev(f.sock, 0, VWS_DEFER_DEFAULT, &dev), 0);
+	before = maxrss_kib();
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(blob_with_id(dev, ids[i], &bo[i]), 0);
+		assert_int_equal(vws_bo_get_info(bo[i], &bi), 0);
+		assert_int_equal(bi.res_id, ids[i]);
+		/* not a byte more than objects cost: far below one 1 GiB table */
+		if (maxrss_kib() - before > 64 * 1024)
+			fail_msg("res_id 0x%x: the client grew by %ld KiB", ids[i],
+				 maxrss_kib() - before);
+	}
+	/* The same id again, while its object lives: refused, nothing
+	 * replaced, no fd kept. */
+	assert_int_equal(blob_with_id(dev, ids[0], &dup), -EPROTO);
+	assert_null(dup);
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(vws_bo_map(bo[i], (void **)&p), 0);
+		p[PAGE - 1] = (uint8_t)i;
+	}
+	/* Import finds an object by its fd whatever its id. */
+	assert_int_equal(vws_bo_export_fd(bo[1], &fd), 0);
+	assert_int_equal(vws_bo_import_fd(dev, fd, 0, &imp), 0);
+	assert_ptr_equal(imp, bo[1]);
+	vws_bo_unref(imp);
+	close(fd);
+	for (int i = 0; i < 4; i++)
+		vws_bo_unref(bo[i]);
+	vws_device_unref(dev);
+	vt_fake_stop(&f);
+	assert_int_equal(tc_count_fds(), fds);
+}
+
 static void test_silent_server_times_out(void **state)
 {
 	struct vt_fake f;
@@ -773,6 +843,7 @@ int main(void)
 		cmocka_unit_test(test_no_server),
 		cmocka_unit_test(test_server_killed_mid_session),
 		cmocka_unit_test(test_garbage_reply),
+		cmocka_unit_test(test_server_res_ids_untrusted),
 		cmocka_unit_test(test_silent_server_times_out),
 	};
 

@@ -112,7 +112,10 @@ struct vws_backend_ops {
 			 struct vws_blob_desc *out);
 	/* Drops the backend's reference (GEM_CLOSE). Called with the table
 	 * lock held, after the slot was cleared and every mapping unmapped, so
-	 * an import racing with it cannot see a half-closed object. */
+	 * an import racing with it cannot see a half-closed object. With
+	 * handle and res_id 0, the key bo_create returned turned out to be a
+	 * live object's (a protocol error): release only backend_data and
+	 * backend_ptr, never the key. */
 	void (*bo_close)(struct vws_device *dev, struct vws_bo *bo);
 	/* Maps the whole object, MAP_SHARED, read/write. fixed_addr non-NULL:
 	 * exactly there (MAP_FIXED). Returns the address. The shared code

@@ -164,7 +164,7 @@ static void vws_device_destroy(struct vws_device *dev)
 {
 	if (dev->ops && dev->backend)
 		dev->ops->close(dev);
-	free(dev->table);
+	vws_table_fini(dev);
 	pthread_mutex_destroy(&dev->table_lock);
 	pthread_mutex_destroy(&dev->stats_lock);
 	free(dev);

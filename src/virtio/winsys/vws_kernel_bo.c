@@ -65,7 +65,11 @@ int vws_kernel_bo_create(struct vws_device *dev, const struct vws_blob_request *
 
 void vws_kernel_bo_close(struct vws_device *dev, struct vws_bo *bo)
 {
-	int ret = vws_kernel_gem_close(vws_kernel(dev)->fd, bo->handle);
+	int ret;
+
+	if (!bo->handle)
+		return; /* never a GEM handle (see vws_bo_create) */
+	ret = vws_kernel_gem_close(vws_kernel(dev)->fd, bo->handle);
 
 	if (ret)
 		vws_log(dev, VWS_DEBUG_BO, "GEM_CLOSE %u: %s", bo->handle, strerror(-ret));

@@ -35,6 +35,13 @@ enum vws_stat_counter {
 #define VWS_SOURCE_MAX 320
 #define VWS_REASON_MAX 160
 
+/* A hash map from table key to object, sized by the live objects. */
+struct vws_table {
+	uint32_t *keys;
+	struct vws_bo **vals;    /* NULL: free slot */
+	uint32_t cap, count;
+};
+
 struct vws_device {
 	atomic_uint refcount;
 	const struct vws_backend_ops *ops;
@@ -45,11 +52,11 @@ struct vws_device {
 	char policy_source[VWS_SOURCE_MAX];
 	char hint_reason[VWS_REASON_MAX];
 
-	/* Objects by table key (GEM handle). Import, the final unref and
-	 * creation all take table_lock; see vws_bo.c for the protocol. */
+	/* Objects by table key (GEM handle, vtest res id): vws_table.c.
+	 * Import, the final unref and creation all take table_lock; see
+	 * vws_bo.c for the protocol. */
 	pthread_mutex_t table_lock;
-	struct vws_bo **table;
-	uint32_t table_size;
+	struct vws_table table;
 
 	pthread_mutex_t stats_lock;
 	struct vws_stats stats;
@@ -106,9 +113,16 @@ void vws_stats_bo_mapped(struct vws_device *dev, struct vws_bo *bo);
 void vws_stats_bo_unmapped(struct vws_device *dev);
 void vws_stats_add(struct vws_device *dev, uint64_t *field_in_stats);
 
-/* Objects (vws_bo.c) */
+/* The object table (vws_table.c), table_lock held. Insert: -EEXIST when
+ * the key is taken, -ENOMEM. Remove: only if the key maps to bo. Next:
+ * iterates from *pos = 0, NULL at the end. */
 int vws_table_insert_locked(struct vws_device *dev, struct vws_bo *bo);
 struct vws_bo *vws_table_lookup_locked(struct vws_device *dev, uint32_t handle);
+void vws_table_remove_locked(struct vws_device *dev, struct vws_bo *bo);
+struct vws_bo *vws_table_next_locked(struct vws_device *dev, uint32_t *pos);
+void vws_table_fini(struct vws_device *dev);
+
+/* Objects (vws_bo.c) */
 struct vws_bo *vws_bo_alloc(struct vws_device *dev, const struct vws_blob_desc *d);
 void vws_bo_free(struct vws_bo *bo);
 
