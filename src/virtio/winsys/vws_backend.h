@@ -121,7 +121,10 @@ struct vws_backend_ops {
 	 * exactly there (MAP_FIXED). Returns the address. The shared code
 	 * serialises calls per object and caches the cached (non-fixed)
 	 * mapping; munmap is the shared code's. On failure the object must
-	 * stay usable for a later attempt. */
+	 * stay usable for a later attempt. When a step before the mmap made
+	 * the transport reserve the object's region range (the fixed kernel's
+	 * MAP ioctl), call vws_stats_bo_held() then: the range stays reserved
+	 * even if the mmap fails. */
 	int (*bo_map)(struct vws_device *dev, struct vws_bo *bo, void *fixed_addr,
 		      void **out);
 	/* New dma-buf fd (O_CLOEXEC, read/write) for the object; the shared

@@ -92,6 +92,13 @@ int vws_kernel_bo_map(struct vws_device *dev, struct vws_bo *bo, void *fixed_add
 		if (drmIoctl(k->fd, DRM_IOCTL_VIRTGPU_MAP, &m))
 			return vws_kernel_err();
 		bo->backend_data = m.offset | VWS_KERNEL_OFFSET_VALID;
+		/* A kernel that validates hints (the review's fixes) does the
+		 * deferred map in this ioctl and fails it when it cannot: the
+		 * range is reserved now, whatever the mmap below does (it can
+		 * fail on its own: ENOMEM, vm.max_map_count). Linux 7.2 as
+		 * merged only looks the offset up here and reserves in mmap. */
+		if (dev->info.hint_support == VWS_HINT_VALIDATED)
+			vws_stats_bo_held(dev, bo);
 	}
 	vws_stats_count(dev, VWS_STAT_MMAP);
 	p = mmap(fixed_addr, (size_t)bo->size, PROT_READ | PROT_WRITE, flags, k->fd,

@@ -109,6 +109,10 @@ void vws_stats_bo_added(struct vws_device *dev, struct vws_bo *bo);
 void vws_stats_bo_removed(struct vws_device *dev, struct vws_bo *bo);
 /* First mapping (cached, placed or forced) of an object. map_lock held. */
 void vws_stats_bo_mapped(struct vws_device *dev, struct vws_bo *bo);
+/* The kernel reserved the object's region range before (or without) a
+ * mapping: a backend op whose map reserves in a step that can succeed
+ * while the mmap after it fails says so here. map_lock held. */
+void vws_stats_bo_held(struct vws_device *dev, struct vws_bo *bo);
 /* The object's last mapping went away (its region range stays held). */
 void vws_stats_bo_unmapped(struct vws_device *dev);
 void vws_stats_add(struct vws_device *dev, uint64_t *field_in_stats);

@@ -61,16 +61,29 @@ void vws_stats_bo_added(struct vws_device *dev, struct vws_bo *bo)
 	pthread_mutex_unlock(&dev->stats_lock);
 }
 
-void vws_stats_bo_mapped(struct vws_device *dev, struct vws_bo *bo)
+/* A deferred object's range is now the kernel's: deferred -> held. */
+static void vws_stats_bo_held_locked(struct vws_device *dev, struct vws_bo *bo)
 {
-	pthread_mutex_lock(&dev->stats_lock);
-	dev->stats.mapped_objects++;
 	if (bo->in_region && !bo->region_held) {
 		bo->region_held = true;
 		dev->stats.deferred_objects--;
 		dev->stats.region_bytes_deferred -= bo->size;
 		vws_stats_hold_locked(dev, bo->size);
 	}
+}
+
+void vws_stats_bo_held(struct vws_device *dev, struct vws_bo *bo)
+{
+	pthread_mutex_lock(&dev->stats_lock);
+	vws_stats_bo_held_locked(dev, bo);
+	pthread_mutex_unlock(&dev->stats_lock);
+}
+
+void vws_stats_bo_mapped(struct vws_device *dev, struct vws_bo *bo)
+{
+	pthread_mutex_lock(&dev->stats_lock);
+	dev->stats.mapped_objects++;
+	vws_stats_bo_held_locked(dev, bo);
 	pthread_mutex_unlock(&dev->stats_lock);
 }
 
