@@ -6,6 +6,7 @@
 #ifndef VWS_PRIV_H
 #define VWS_PRIV_H
 
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -32,7 +33,8 @@ enum vws_stat_counter {
 	VWS_STAT_MMAP,
 };
 
-#define VWS_SOURCE_MAX 320
+/* "config:" and a whole path (never cut short). */
+#define VWS_SOURCE_MAX (PATH_MAX + 16)
 #define VWS_REASON_MAX 160
 
 /* A hash map from table key to object, sized by the live objects. */
