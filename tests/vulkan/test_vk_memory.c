@@ -105,10 +105,19 @@ static void map_sequences(void **state)
 					ptr[i] = (unsigned char)(round + i);
 					shadow[off + i] = (unsigned char)(round + i);
 				}
+				/* VK_WHOLE_SIZE is valid only when the mapping ends on an
+				 * atom or at the end (size-01389); otherwise the atoms
+				 * the mapping covers, if any */
 				r.offset = off;
-				assert_int_equal(vws_vk_FlushMappedMemoryRanges(t.vk, 1, &r), VK_SUCCESS);
-				assert_int_equal(vws_vk_InvalidateMappedMemoryRanges(t.vk, 1, &r),
-						 VK_SUCCESS);
+				if (!whole && (off + len) % 64)
+					r.size = len / 64 * 64;
+				if (r.size) {
+					assert_int_equal(vws_vk_FlushMappedMemoryRanges(t.vk, 1, &r),
+							 VK_SUCCESS);
+					assert_int_equal(vws_vk_InvalidateMappedMemoryRanges(t.vk, 1,
+											      &r),
+							 VK_SUCCESS);
+				}
 				vws_vk_UnmapMemory(t.vk, m);
 			}
 			{
@@ -328,6 +337,55 @@ static void invalid_usage(void **state)
 	tv_close(&t);
 }
 
+/* VUID-VkMappedMemoryRange-size-01389: a VK_WHOLE_SIZE range is valid only
+ * when the mapping ends on a nonCoherentAtomSize multiple from the start of
+ * the memory, or at the end of the memory. (The layer's atom is 64.) */
+static void whole_size_range_end(void **state)
+{
+	struct tv t;
+	VkDeviceMemory m, odd;
+	VkMappedMemoryRange r = { VK_STRUCTURE_TYPE_MAPPED_MEMORY_RANGE, NULL, VK_NULL_HANDLE, 64,
+				  VK_WHOLE_SIZE };
+	uint32_t type;
+	uint64_t n;
+	void *p;
+
+	tv_open(&t, TV_DISCRETE_REBAR);
+	type = (uint32_t)tv_type(&t, DL | HV, 0);
+	assert_int_equal(tv_alloc(&t, type, TV_MIB, NULL, &m), 0);
+	assert_int_equal(tv_alloc(&t, type, 1000, NULL, &odd), 0);
+	r.memory = m;
+	/* mapping [64, 164): ends neither on an atom nor at the end */
+	assert_int_equal(vws_vk_MapMemory(t.vk, m, 64, 100, 0, &p), VK_SUCCESS);
+	n = vws_vk_debug_reports(t.vk);
+	assert_int_not_equal(vws_vk_FlushMappedMemoryRanges(t.vk, 1, &r), VK_SUCCESS);
+	assert_int_not_equal(vws_vk_InvalidateMappedMemoryRanges(t.vk, 1, &r), VK_SUCCESS);
+	assert_int_equal(vws_vk_debug_reports(t.vk), n + 2);
+	vws_vk_UnmapMemory(t.vk, m);
+	/* [64, 192): ends on an atom */
+	assert_int_equal(vws_vk_MapMemory(t.vk, m, 64, 128, 0, &p), VK_SUCCESS);
+	assert_int_equal(vws_vk_FlushMappedMemoryRanges(t.vk, 1, &r), VK_SUCCESS);
+	vws_vk_UnmapMemory(t.vk, m);
+	/* [64, end): ends at the end of the memory */
+	assert_int_equal(vws_vk_MapMemory(t.vk, m, 64, VK_WHOLE_SIZE, 0, &p), VK_SUCCESS);
+	assert_int_equal(vws_vk_FlushMappedMemoryRanges(t.vk, 1, &r), VK_SUCCESS);
+	vws_vk_UnmapMemory(t.vk, m);
+	/* 1000 bytes mapped whole: the end of the memory, not an atom multiple */
+	r.memory = odd;
+	assert_int_equal(vws_vk_MapMemory(t.vk, odd, 0, VK_WHOLE_SIZE, 0, &p), VK_SUCCESS);
+	assert_int_equal(vws_vk_FlushMappedMemoryRanges(t.vk, 1, &r), VK_SUCCESS);
+	/* ...but [0, 999) ends on neither */
+	vws_vk_UnmapMemory(t.vk, odd);
+	assert_int_equal(vws_vk_MapMemory(t.vk, odd, 0, 999, 0, &p), VK_SUCCESS);
+	r.offset = 0;
+	assert_int_not_equal(vws_vk_FlushMappedMemoryRanges(t.vk, 1, &r), VK_SUCCESS);
+	vws_vk_UnmapMemory(t.vk, odd);
+	assert_int_equal(vws_vk_debug_reports(t.vk), n + 3);
+	vws_vk_FreeMemory(t.vk, m, NULL);
+	vws_vk_FreeMemory(t.vk, odd, NULL);
+	tv_close(&t);
+}
+
 /* Allocation failures from the kernel become VkResults, with no leak:
  * the host object is destroyed again. */
 static void kernel_failure(void **state)
@@ -377,6 +435,7 @@ int main(void)
 		TV_GEN(map_failure_and_retry, "fixed"),
 		TV_ALL_GENS(budget),
 		TV_GEN(invalid_usage, "fixed"),
+		TV_GEN(whole_size_range_end, "fixed"),
 		TV_GEN(kernel_failure, "fixed"),
 		TV_ALL_GENS(pnext_structs),
 	};
