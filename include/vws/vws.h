@@ -74,7 +74,9 @@ struct vws_device_create_info {
 	 * executable's name. */
 	const char *app_name;
 	/* Size of the host-visible region if the caller knows it (the kernel
-	 * does not report it); 0 = unknown. Used only by the budget helper. */
+	 * does not report it); 0 = unknown. Used by the budget helper and, on
+	 * a kernel that does not validate hints, to refuse with -ENOSPC a
+	 * deferred first map that cannot fit (docs/winsys.md). */
 	uint64_t host_visible_size;
 };
 

@@ -62,6 +62,9 @@ struct vws_device {
 
 	pthread_mutex_t stats_lock;
 	struct vws_stats stats;
+	/* Region bytes of first maps admitted and not finished yet
+	 * (vws_stats_region_admit). stats_lock. */
+	uint64_t region_bytes_admitted;
 };
 
 struct vws_bo {
@@ -90,6 +93,7 @@ struct vws_bo {
 	_Atomic(void *) map_ptr;
 	void *placed_ptr;
 	bool region_held;        /* counted in region_bytes_held */
+	bool region_admitted;    /* counted in region_bytes_admitted; map_lock */
 
 	uint64_t backend_data;
 	void *backend_ptr;
@@ -118,6 +122,13 @@ void vws_stats_bo_held(struct vws_device *dev, struct vws_bo *bo);
 /* The object's last mapping went away (its region range stays held). */
 void vws_stats_bo_unmapped(struct vws_device *dev);
 void vws_stats_add(struct vws_device *dev, uint64_t *field_in_stats);
+/* Before a first map that would make a kernel which does not validate hints
+ * (Linux 7.2 as merged) do a deferred map: -ENOSPC when the caller gave the
+ * region's size and the object cannot fit next to what this device holds
+ * (such a kernel sleeps forever instead of failing). 0 otherwise; an
+ * admitted object is counted until vws_stats_region_admit_end. map_lock. */
+int vws_stats_region_admit(struct vws_device *dev, struct vws_bo *bo);
+void vws_stats_region_admit_end(struct vws_device *dev, struct vws_bo *bo);
 
 /* The object table (vws_table.c), table_lock held. Insert: -EEXIST when
  * the key is taken, -ENOMEM. Remove: only if the key maps to bo. Next:
