@@ -115,8 +115,9 @@ const struct vws_device_info *vws_device_get_info(const struct vws_device *dev);
 int vws_device_get_fd(const struct vws_device *dev);
 
 /* Copies the capset into buf (at most size bytes). Negotiates the version:
- * tries max_version, then lower ones down to 0; *version_out gets the one
- * that worked. -EINVAL/-EOPNOTSUPP when none does. */
+ * tries max_version (at most 255: UINT32_MAX means "the highest there is"),
+ * then lower ones down to 0; *version_out gets the one that worked.
+ * -EINVAL/-EOPNOTSUPP when none does. */
 int vws_device_get_capset(struct vws_device *dev, uint32_t capset_id,
 			  uint32_t max_version, void *buf, size_t size,
 			  uint32_t *version_out);

@@ -134,6 +134,21 @@ static void device_capset_errors(void **state)
 	assert_int_equal(vws_device_get_capset(dev, VIRTGPU_CAPSET_VENUS, 8, buf, sizeof(buf),
 					       &ver), 0);
 	assert_true(ver <= 8);
+	/* "Any version": the highest ones are tried too, no overflow, and a
+	 * bounded number of tries. */
+	{
+		uint64_t before = tw_counters().ioctls_total;
+
+		ver = 99;
+		assert_int_equal(vws_device_get_capset(dev, VIRTGPU_CAPSET_VENUS, UINT32_MAX, buf,
+						       sizeof(buf), &ver), 0);
+		assert_int_equal(ver, 0); /* the model's Venus capset: version 0 */
+		assert_true(tw_counters().ioctls_total - before <= 256);
+		ver = 99;
+		assert_int_equal(vws_device_get_capset(dev, VIRTGPU_CAPSET_VENUS, UINT32_MAX - 1,
+						       buf, sizeof(buf), &ver), 0);
+		assert_int_equal(ver, 0);
+	}
 	assert_int_equal(vws_device_get_capset(dev, VIRTGPU_CAPSET_DRM, 8, buf, sizeof(buf),
 					       &ver), -EOPNOTSUPP);
 	assert_int_equal(vws_device_get_capset(dev, VIRTGPU_CAPSET_VENUS, 0, NULL, 4, &ver),
