@@ -9,6 +9,7 @@
  */
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +24,27 @@
 /* Set in the re-executed process: the model library it preloads. */
 #define VWS_INFO_MODEL_ENV "VWS_INFO_ON_MODEL"
 
-enum { VWS_INFO_EXIT_OK, VWS_INFO_EXIT_CHECK, VWS_INFO_EXIT_USAGE, VWS_INFO_EXIT_DEVICE };
+enum {
+	VWS_INFO_EXIT_OK,
+	VWS_INFO_EXIT_CHECK,
+	VWS_INFO_EXIT_USAGE,
+	VWS_INFO_EXIT_DEVICE,
+	VWS_INFO_EXIT_OUTPUT, /* the report could not be written */
+};
+
+/* Everything written to stdout reached it; else says so on stderr. */
+static bool vws_info_output_ok(void)
+{
+	int err;
+
+	errno = 0;
+	if (!fflush(stdout) && !ferror(stdout))
+		return true;
+	err = errno;
+	fprintf(stderr, "vws-info: writing the report to stdout failed%s%s\n",
+		err ? ": " : "", err ? strerror(err) : "");
+	return false;
+}
 
 static void vws_info_usage(FILE *f)
 {
@@ -48,7 +69,8 @@ static void vws_info_usage(FILE *f)
 		"\n"
 		"Without a virtio-gpu render node (or with --kernel) vws-info runs on the\n"
 		"kernel model libvirtgpu-shim.so; VWS_SHIM_PATH names another copy.\n"
-		"Exit status: 0 ok, 1 self-check failed, 2 usage, 3 no usable device.\n");
+		"Exit status: 0 ok, 1 self-check failed, 2 usage, 3 no usable device,\n"
+		"4 the report could not be written (stdout closed, full, broken).\n");
 }
 
 static int vws_info_parse(int argc, char **argv, struct vws_info_opts *o)
@@ -120,7 +142,7 @@ static int vws_info_parse(int argc, char **argv, struct vws_info_opts *o)
 			break;
 		case 'h':
 			vws_info_usage(stdout);
-			exit(VWS_INFO_EXIT_OK);
+			exit(vws_info_output_ok() ? VWS_INFO_EXIT_OK : VWS_INFO_EXIT_OUTPUT);
 		default:
 			return -1;
 		}
@@ -222,6 +244,12 @@ int main(int argc, char **argv)
 	const char *marker = getenv(VWS_INFO_MODEL_ENV);
 	int ret;
 
+	/* A closed stdout would be taken by the first file opened (the
+	 * device's), and the report would "succeed" into it. */
+	if (fcntl(STDOUT_FILENO, F_GETFD) < 0) {
+		fprintf(stderr, "vws-info: stdout is closed: nowhere to write the report\n");
+		return VWS_INFO_EXIT_OUTPUT;
+	}
 	if (vws_info_parse(argc, argv, &o)) {
 		vws_info_usage(stderr);
 		return VWS_INFO_EXIT_USAGE;
@@ -272,5 +300,7 @@ int main(int argc, char **argv)
 	else
 		vws_info_print_text(dev, &env, &sc);
 	vws_device_unref(dev);
+	if (!vws_info_output_ok())
+		return VWS_INFO_EXIT_OUTPUT;
 	return sc.passed ? VWS_INFO_EXIT_OK : VWS_INFO_EXIT_CHECK;
 }
