@@ -21,7 +21,8 @@
 #include "vws_info.h"
 #include "vws_tool_model.h"
 
-/* Set in the re-executed process: the model library it preloads. */
+/* Set in the re-executed process: "<pid>:<model library>" (a marker with
+ * another pid was left by someone else and is ignored). */
 #define VWS_INFO_MODEL_ENV "VWS_INFO_ON_MODEL"
 
 enum {
@@ -181,7 +182,7 @@ static int vws_info_reexec_on_model(char **argv, const struct vws_info_opts *o)
 			VWS_INFO_SHIM_BUILD, VWS_INFO_SHIM_INSTALLED);
 		return VWS_INFO_EXIT_DEVICE;
 	}
-	if (setenv(VWS_INFO_MODEL_ENV, model, 1)) {
+	if (vws_tool_set_marker(VWS_INFO_MODEL_ENV, model)) {
 		fprintf(stderr, "vws-info: setenv: %s\n", strerror(errno));
 		return VWS_INFO_EXIT_DEVICE;
 	}
@@ -241,7 +242,8 @@ int main(int argc, char **argv)
 	struct vws_info_env env = { 0 };
 	struct vws_info_selfcheck sc;
 	struct vws_device *dev = NULL;
-	const char *marker = getenv(VWS_INFO_MODEL_ENV);
+	bool stale;
+	const char *marker = vws_tool_marker_path(VWS_INFO_MODEL_ENV, &stale);
 	int ret;
 
 	/* A closed stdout would be taken by the first file opened (the
@@ -254,7 +256,16 @@ int main(int argc, char **argv)
 		vws_info_usage(stderr);
 		return VWS_INFO_EXIT_USAGE;
 	}
+	/* Only our own re-execution is "on the model"; a marker someone else
+	 * left must not turn --kernel into a silent no-op. */
+	if (stale)
+		unsetenv(VWS_INFO_MODEL_ENV);
 	env.on_model = marker != NULL;
+	if (env.on_model && !dlsym(RTLD_DEFAULT, "vgshim_get_counters")) {
+		fprintf(stderr, "vws-info: re-executed on the kernel model, but %s did not load\n",
+			marker);
+		return VWS_INFO_EXIT_DEVICE;
+	}
 	if (!env.on_model && o.kernel)
 		return vws_info_reexec_on_model(argv, &o);
 

@@ -205,6 +205,26 @@ static void info_output_errors(void **state)
 	free(r);
 }
 
+/* VWS_INFO_ON_MODEL left in the environment by someone else (a parent
+ * vws-info, a script) does not make --kernel a silent no-op: the report is
+ * the requested generation's. */
+static void info_stale_marker(void **state)
+{
+	const char *args[] = { "--kernel", "v1", "--json", NULL };
+	struct run *r = malloc(sizeof(*r));
+
+	need_model();
+	assert_non_null(r);
+	setenv("VWS_INFO_ON_MODEL", "/stale/libvirtgpu-shim.so", 1);
+	run_info(r, args);
+	unsetenv("VWS_INFO_ON_MODEL");
+	if (r->status != 0)
+		print_error("status %d, output:\n%s\n", r->status, r->out);
+	assert_int_equal(r->status, 0);
+	expect(r, "\"generation\": \"v1\"");
+	free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -212,6 +232,7 @@ int main(void)
 		cmocka_unit_test(info_text_always_on_v2),
 		cmocka_unit_test(info_usage_errors),
 		cmocka_unit_test(info_output_errors),
+		cmocka_unit_test(info_stale_marker),
 	};
 
 	return cmocka_run_group_tests_name("vws_info", tests, NULL, NULL);
