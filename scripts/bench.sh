@@ -19,7 +19,7 @@ shim=$PWD/$dir/src/virtio/shim/libvirtgpu-shim.so
 
 # Instruction counts: the same lives through raw ioctls and through the
 # winsys, in one process, inclusive of everything each loop calls.
-VWS_TOOL_ON_MODEL=$shim LD_PRELOAD=$shim VGSHIM_KERNEL=fixed \
+LD_PRELOAD=$shim VGSHIM_KERNEL=fixed \
 	valgrind --tool=callgrind --callgrind-out-file="$out/callgrind.out" \
 	"$bench" --workload overhead --overhead-iters 2000 >/dev/null 2>"$out/callgrind.log"
 callgrind_annotate --inclusive=yes "$out/callgrind.out" 2>/dev/null |

@@ -187,6 +187,85 @@ static void region_exhaustion_retry(void **state)
 	vws_device_unref(dev);
 }
 
+/* Policy always on a kernel that does not validate hints (v1, Linux 7.2
+ * as merged): a deferred map into a full region would sleep forever in a
+ * real kernel (the model reports it as EDEADLK after VGSHIM_HANG_MS). When
+ * the caller gave host_visible_size, the winsys knows what it holds and
+ * refuses such a map, or an export's forced map, with -ENOSPC before the
+ * kernel is reached; with room again it maps. Without host_visible_size
+ * nothing is known and the kernel is reached (the documented risk). */
+static void always_refuses_before_hang(void **state)
+{
+	struct vws_device_create_info ci = {
+		.capset_id = VIRTGPU_CAPSET_VENUS,
+		.defer = VWS_DEFER_ALWAYS,
+		.host_visible_size = 12 * TW_MIB,
+	};
+	struct vws_device *dev;
+	struct vws_bo *a, *b, *c, *d;
+	struct vws_stats st;
+	uint64_t calls;
+	void *p = NULL;
+	int fd = -5;
+
+	tc_model_use(tw_gen(state), "VGSHIM_HOSTMEM", "12M", "VGSHIM_HANG_MS", "100", NULL);
+	assert_int_equal(tw_try_open(&ci, &dev), 0);
+	assert_int_equal(vws_device_get_info(dev)->hint_support, VWS_HINT_IGNORED);
+	assert_int_equal(tw_host3d(dev, 6 * TW_MIB, VIRTGPU_BLOB_FLAG_USE_MAPPABLE,
+				   VWS_BO_DEVICE_LOCAL, &a), 0);
+	assert_int_equal(tw_host3d(dev, 6 * TW_MIB, VIRTGPU_BLOB_FLAG_USE_MAPPABLE,
+				   VWS_BO_DEVICE_LOCAL, &b), 0);
+	assert_int_equal(tw_host3d(dev, 4 * TW_MIB, VIRTGPU_BLOB_FLAG_USE_MAPPABLE |
+				   VIRTGPU_BLOB_FLAG_USE_SHAREABLE, VWS_BO_DEVICE_LOCAL, &c), 0);
+	assert_int_equal(vws_bo_map(a, &p), 0);
+	assert_int_equal(vws_bo_map(b, &p), 0);
+	/* the region is full: refused here, the kernel not even asked */
+	calls = tw_counters().ioctls_total + tw_counters().mmaps;
+	p = NULL;
+	assert_int_equal(vws_bo_map(c, &p), -ENOSPC);
+	assert_null(p);
+	assert_int_equal(vws_bo_export_fd(c, &fd), -ENOSPC);
+	assert_int_equal(fd, -5);
+	{
+		void *range = mmap(NULL, 4 * TW_MIB, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		assert_true(range != MAP_FAILED);
+		assert_int_equal(vws_bo_map_placed(c, range), -ENOSPC);
+		munmap(range, 4 * TW_MIB);
+	}
+	assert_int_equal(tw_counters().ioctls_total + tw_counters().mmaps, calls);
+	assert_int_equal(tw_counters().hangs_detected, 0);
+	vws_device_get_stats(dev, &st);
+	assert_int_equal(st.region_bytes_held, 12 * TW_MIB);
+	assert_int_equal(st.region_bytes_deferred, 4 * TW_MIB);
+	/* room again: the same object maps and exports */
+	vws_bo_unref(a);
+	vgshim_host_drain();
+	assert_int_equal(vws_bo_map(c, &p), 0);
+	memset(p, 3, 4 * TW_MIB);
+	assert_int_equal(vws_bo_export_fd(c, &fd), 0);
+	close(fd);
+	assert_int_equal(tw_counters().hangs_detected, 0);
+	vws_bo_unref(b);
+	vws_bo_unref(c);
+	vws_device_unref(dev);
+
+	/* host_visible_size unknown: the kernel is asked, and a real 7.2 kernel
+	 * would hang there (the model says so and fails the mmap) */
+	ci.host_visible_size = 0;
+	assert_int_equal(tw_try_open(&ci, &dev), 0);
+	assert_int_equal(tw_host3d(dev, 12 * TW_MIB, VIRTGPU_BLOB_FLAG_USE_MAPPABLE,
+				   VWS_BO_DEVICE_LOCAL, &a), 0);
+	assert_int_equal(tw_host3d(dev, 4 * TW_MIB, VIRTGPU_BLOB_FLAG_USE_MAPPABLE,
+				   VWS_BO_DEVICE_LOCAL, &d), 0);
+	assert_int_equal(vws_bo_map(a, &p), 0);
+	assert_int_equal(vws_bo_map(d, &p), -EDEADLK);
+	assert_int_equal(tw_counters().hangs_detected, 1);
+	vws_bo_unref(d);
+	vws_bo_unref(a);
+	vws_device_unref(dev);
+}
+
 /* On a kernel that maps at creation, a full region fails the creation. */
 static void region_exhaustion_at_create(void **state)
 {
@@ -319,6 +398,8 @@ int main(void)
 		TW_GEN(map_concurrent_first, "v1"),
 		TW_GEN(map_concurrent_first, "legacy"),
 		TW_TEST(region_exhaustion_retry),
+		TW_GEN(always_refuses_before_hang, "v1"),
+		TW_GEN(always_refuses_before_hang, "v2"),
 		TW_GEN(region_exhaustion_at_create, "legacy"),
 		TW_GEN(region_exhaustion_at_create, "fixed"),
 		TW_ALL_GENS(unknown_blob_id),

@@ -372,8 +372,7 @@ static void *vgshim_mmap_common(void *addr, size_t len, int prot, int flags, int
 	}
 	p = vgshim_real_mmap(addr, len, prot, flags, fd, off);
 	/* a fixed mapping on top of one of ours replaces it */
-	if (p != MAP_FAILED && (flags & MAP_FIXED) &&
-	    __atomic_load_n(&vgshim_dev.live_mapping_count, __ATOMIC_RELAXED)) {
+	if (p != MAP_FAILED && (flags & MAP_FIXED) && vgshim_pages_any((uintptr_t)p, len)) {
 		vgshim_lock();
 		vgshim_mappings_unmapped((uintptr_t)p, len);
 		vgshim_unlock();
@@ -391,13 +390,15 @@ void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 	return vgshim_mmap_common(addr, len, prot, flags, fd, off);
 }
 
-int munmap(void *addr, size_t len)
+/* Not instrumented: a range without a page of ours (every munmap of a
+ * sanitizer's own report, among others) must reach libc without the lock
+ * and without re-entering ThreadSanitizer (vgshim_pagemap.c). */
+VGSHIM_NO_TSAN int munmap(void *addr, size_t len)
 {
 	int ret;
 
 	vgshim_libc_init();
-	if (!__atomic_load_n(&vgshim_dev.live_mapping_count, __ATOMIC_RELAXED) || !len ||
-	    (uintptr_t)addr % VGSHIM_PAGE)
+	if (!len || (uintptr_t)addr % VGSHIM_PAGE || !vgshim_pages_any((uintptr_t)addr, len))
 		return vgshim_real_munmap(addr, len);
 	/* Forget the mapping before the range is free: once it is, another
 	 * thread's mmap of the node may get the same address and must not

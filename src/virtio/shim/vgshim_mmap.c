@@ -42,6 +42,7 @@ static int vgshim_track(struct vgshim_obj *obj, void *addr, size_t len)
 		free(m);
 		return -ENOMEM;
 	}
+	vgshim_pages_mark(m->start, len, true);
 	obj->mappings++;
 	__atomic_add_fetch(&vgshim_dev.live_mapping_count, 1, __ATOMIC_RELAXED);
 	vgshim_dev.c.live_mappings++;
@@ -54,6 +55,8 @@ static void vgshim_untrack(struct vgshim_mapping *m)
 	struct vgshim_obj *obj = m->obj;
 
 	vgshim_hash_del(&vgshim_dev.map_by_start, m->start);
+	for (size_t i = 0; i < m->num_pieces; i++)
+		vgshim_pages_mark(m->pieces[i].start, m->pieces[i].size, false);
 	free(m->pieces);
 	free(m);
 	obj->mappings--;
@@ -117,6 +120,7 @@ void vgshim_mappings_unmapped(uintptr_t start, size_t len)
 		if (vgshim_cut(m, start, end))
 			vgshim_untrack(m); /* deletes slot i only: the scan may go on */
 	}
+	vgshim_pages_mark(start, len, false);
 }
 
 static void *vgshim_map_object(struct vgshim_obj *obj, void *addr, size_t len, int prot,

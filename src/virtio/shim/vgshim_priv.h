@@ -26,6 +26,17 @@
 #define VGSHIM_PARAM_SLOTS 16
 
 #define VGSHIM_PAGE 4096ull
+
+/* Code a sanitizer's report may run: not instrumented by ThreadSanitizer
+ * (vgshim_pagemap.c). */
+#if defined(__has_attribute)
+#if __has_attribute(no_sanitize)
+#define VGSHIM_NO_TSAN __attribute__((no_sanitize("thread")))
+#endif
+#endif
+#ifndef VGSHIM_NO_TSAN
+#define VGSHIM_NO_TSAN
+#endif
 #define VGSHIM_MAX_FDS 65536
 #define VGSHIM_MAX_CAPSETS 8
 #define VGSHIM_MAX_RINGS 64
@@ -346,6 +357,11 @@ void *vgshim_mmap_node(struct vgshim_file *f, void *addr, size_t len, int prot, 
 void *vgshim_mmap_dmabuf(struct vgshim_dmabuf *d, void *addr, size_t len, int prot,
 			 int flags, int fd, off_t off);
 void vgshim_mappings_unmapped(uintptr_t start, size_t len);
+
+/* Pages holding a tracked mapping (vgshim_pagemap.c): marked under the
+ * lock, asked without it (munmap, also from inside a sanitizer's report). */
+void vgshim_pages_mark(uintptr_t start, size_t len, bool tracked);
+bool vgshim_pages_any(uintptr_t start, size_t len);
 
 /* ioctls (vgshim_ioctl.c, vgshim_virtgpu.c, vgshim_syncobj.c) */
 int vgshim_ioctl_node(struct vgshim_file *f, unsigned long request, void *arg);

@@ -71,6 +71,17 @@ static VkResult vws_vk_import(struct vws_vk_device *vdev, struct vws_vk_memory *
 	ret = vws_bo_import_fd(vdev->dev, imp->fd, m->size, &m->bo);
 	if (ret)
 		return vws_vk_result_import(ret);
+	/* Only types vkGetMemoryFdPropertiesKHR offers: host-visible memory
+	 * the CPU could never map is refused now, not at vkMapMemory. */
+	if ((m->props & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT) && !vws_vk_bo_mappable(m->bo)) {
+		vws_vk_report(vdev, "vws-vk-import-memory-type",
+			      "memory type %u is HOST_VISIBLE, the imported buffer is not "
+			      "mappable (not in vkGetMemoryFdPropertiesKHR's memoryTypeBits)",
+			      m->type_index);
+		vws_bo_unref(m->bo);
+		m->bo = NULL;
+		return VK_ERROR_INVALID_EXTERNAL_HANDLE;
+	}
 	m->imported = true;
 	m->export_types = imp->handleType;
 	/* A successful import takes ownership of the fd. */
@@ -86,14 +97,21 @@ static VkResult vws_vk_create_blob(struct vws_vk_device *vdev, struct vws_vk_mem
 	uint32_t cmd_size = sizeof(cmd);
 	struct vws_bo_create_info ci = {
 		.blob_mem = VIRTGPU_BLOB_MEM_HOST3D,
-		.size = m->size,
 	};
+	VkDeviceSize page = (VkDeviceSize)sysconf(_SC_PAGESIZE);
 	VkResult res;
 	int ret;
 
 	if (!visible && !m->export_types)
 		return VK_SUCCESS; /* device-private memory: no blob */
-	res = vdev->host.create_memory(vdev->host.user, m->type_index, m->size, &m->blob_id, cmd,
+	/* Blobs are page granular (the kernel rounds them up, and the first
+	 * map maps the whole blob), so the host object gets the blob's size:
+	 * a host object of allocationSize bytes would be smaller than the
+	 * blob that names it, and a host refuses to map that. */
+	if (m->size > UINT64_MAX - (page - 1))
+		return VK_ERROR_OUT_OF_DEVICE_MEMORY;
+	ci.size = (m->size + page - 1) & ~(page - 1);
+	res = vdev->host.create_memory(vdev->host.user, m->type_index, ci.size, &m->blob_id, cmd,
 				       &cmd_size);
 	if (res != VK_SUCCESS)
 		return res;

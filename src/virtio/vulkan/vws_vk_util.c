@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 
+#include "drm-uapi/virtgpu_drm.h"
 #include "vws_vk_priv.h"
 
 void vws_vk_report(struct vws_vk_device *vdev, const char *vuid, const char *fmt, ...)
@@ -94,4 +95,18 @@ VkResult vws_vk_result_import(int err)
 	default:
 		return VK_ERROR_INVALID_EXTERNAL_HANDLE;
 	}
+}
+
+/* Guest pages (GUEST, HOST3D_GUEST) are always mappable; host memory only
+ * with MAPPABLE. An object another device created carries no flags the
+ * kernel would tell (RESOURCE_INFO has none): it is assumed mappable, and a
+ * map of one that is not fails at vkMapMemory (docs/vulkan-memory.md). */
+bool vws_vk_bo_mappable(struct vws_bo *bo)
+{
+	struct vws_bo_info bi;
+
+	if (vws_bo_get_info(bo, &bi))
+		return false;
+	return bi.blob_mem != VIRTGPU_BLOB_MEM_HOST3D || !bi.flags_known ||
+	       (bi.blob_flags & VIRTGPU_BLOB_FLAG_USE_MAPPABLE);
 }
