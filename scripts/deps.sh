@@ -4,7 +4,7 @@
 set -eu
 pkgs=(meson ninja-build pkg-config gcc clang libclang-rt-14-dev
       libdrm-dev libvulkan-dev libexpat1-dev libcmocka-dev valgrind
-      python3 virgl-server mesa-vulkan-drivers "$@")
+      python3 virgl-server mesa-vulkan-drivers vulkan-tools "$@")
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -13,6 +13,8 @@ if [ ${#missing[@]} -gt 0 ]; then
 	echo "deps: installing ${missing[*]}" >&2
 	SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
 	export DEBIAN_FRONTEND=noninteractive
-	$SUDO apt-get update -qq
-	$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	# other users of the machine may hold dpkg's lock for a while
+	$SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq
+	$SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends \
+		"${missing[@]}" >/dev/null
 fi

@@ -84,8 +84,9 @@ step "meson setup" meson setup "$out/build" "$out/src" \
 	-Ddefault_library=static -Doptimization=g -Ddebug=false -Db_ndebug=true
 step "ninja" ninja -C "$out/build"
 step "ninja install" ninja -C "$out/build" install
-[ -x "$server" ] && [ -x "$prefix/libexec/virgl_render_server" ] ||
+if [ ! -x "$server" ] || [ ! -x "$prefix/libexec/virgl_render_server" ]; then
 	die "install did not produce $server and libexec/virgl_render_server"
+fi
 echo "$stamp" > "$out/stamp"
 echo "host-build: done in $(( $(date +%s) - start )) s" >&2
 echo "$server"
