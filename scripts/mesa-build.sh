@@ -40,7 +40,7 @@ winsys_inputs() {
 		src/virtio/vulkan -type f | LC_ALL=C sort | xargs sha256sum)
 }
 series_hash=$(cat "${patches[@]}" | sha256sum | awk '{ print $1 }')
-stamp=$( { echo "$MESA_VERSION $series_hash"; sha256sum "$0"; winsys_inputs; } |
+stamp=$( { echo "$MESA_VERSION $series_hash"; sha256sum < "$0"; winsys_inputs; } |
 	sha256sum | awk '{ print $1 }')
 lib=$out/build/src/virtio/vulkan/libvulkan_virtio.so
 if [ -f "$lib" ] && [ -f "$icd" ] && [ "$(cat "$out/stamp" 2>/dev/null)" = "$stamp" ]; then
