@@ -130,7 +130,10 @@ else
 		[ -n "$stock_icd" ] && run "$g.stock" "$group" "${stock_vars[@]}"
 		for policy in auto always; do
 			name=$g.vws-$policy
-			run "$name" "$group" "${vws_env[@]}" VWS_DEFER=$policy VWS_DEBUG=bo
+			# the winsys's blob log where the strategy is checked (below)
+			debug=
+			[ "$g" = memory.allocation.basic ] && debug=bo
+			run "$name" "$group" "${vws_env[@]}" VWS_DEFER=$policy VWS_DEBUG=$debug
 			rc=$?
 			n=$(wc -l < "$work/$name.cases")
 			if [ "$rc" != 0 ] || [ "$n" = 0 ]; then
