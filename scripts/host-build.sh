@@ -74,14 +74,15 @@ step "unpacking $tarball" tar -xf "$tarball" -C "$out/src" --strip-components=1
 for p in "${patches[@]}"; do
 	step "applying $(basename "$p")" patch -d "$out/src" -p1 --forward --batch -i "$p"
 done
-# Venus only matters here; -Og keeps the 2-core build well under a minute
-# (-O2 more than doubles it) and the renderer is not the hot path (lavapipe
-# is). Static libvirglrenderer: the binaries cannot pick up Debian's 0.10.4
-# library at run time.
+# Unoptimised: the renderer is not the hot path (lavapipe is; dEQP-VK
+# memory.mapping takes as long against this build as against an -Og one),
+# and its three Venus decoder sources dominate the build: -Og costs half
+# as much CPU again, -O2 three times. Static libvirglrenderer: the binaries
+# cannot pick up Debian's 0.10.4 library at run time.
 step "meson setup" meson setup "$out/build" "$out/src" \
 	--prefix="$prefix" --libdir=lib \
 	-Dvenus=true -Dplatforms=egl -Dtests=false \
-	-Ddefault_library=static -Doptimization=g -Ddebug=false -Db_ndebug=true
+	-Ddefault_library=static -Doptimization=0 -Ddebug=false -Db_ndebug=true
 step "ninja" ninja -C "$out/build"
 step "ninja install" ninja -C "$out/build" install
 if [ ! -x "$server" ] || [ ! -x "$prefix/libexec/virgl_render_server" ]; then
