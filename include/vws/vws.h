@@ -158,6 +158,13 @@ struct vws_bo_info {
 
 int vws_bo_create(struct vws_device *dev, const struct vws_bo_create_info *info,
 		  struct vws_bo **out);
+/* Whether vws_bo_create(dev, info) would send the defer hint: the request
+ * (VWS_BO_DEVICE_LOCAL on a HOST3D MAPPABLE blob), the policy in force and
+ * the probe, exactly as vws_bo_create decides it. No I/O. Lets a driver
+ * choose when to create a blob: one that will be hinted costs no region
+ * space until it is mapped, so it can be created at allocation. false for
+ * NULL arguments. */
+bool vws_bo_would_hint(const struct vws_device *dev, const struct vws_bo_create_info *info);
 struct vws_bo *vws_bo_ref(struct vws_bo *bo);
 /* Last reference: unmaps, closes the GEM handle, frees. */
 void vws_bo_unref(struct vws_bo *bo);

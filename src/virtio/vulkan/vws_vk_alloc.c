@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * vkAllocateMemory / vkFreeMemory / vkGetMemoryFdKHR: where memory types
- * become blob flags and the defer hint. vkAllocateMemory never maps.
+ * vkAllocateMemory / vkFreeMemory / vkGetMemoryFdKHR. vkAllocateMemory
+ * never maps.
  *
- * Policy (docs/vulkan-memory.md):
+ * Policy (docs/vulkan-memory.md; decided in vws_vk_plan.c):
  *   HOST_VISIBLE                -> HOST3D blob, MAPPABLE
  *   + DEVICE_LOCAL              -> the defer hint (hint_scope decides)
  *   exportable (dma-buf/opaque) -> SHAREABLE (+ CROSS_DEVICE if asked, offered)
@@ -20,20 +20,6 @@
 
 #define VWS_VK_EXT_TYPES \
 	(VK_EXTERNAL_MEMORY_HANDLE_TYPE_DMA_BUF_BIT_EXT | VK_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_FD_BIT)
-
-static bool vws_vk_wants_hint(const struct vws_vk_device *vdev, VkMemoryPropertyFlags props)
-{
-	if (!(props & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT))
-		return false;
-	switch (vdev->hint_scope) {
-	case VWS_VK_HINT_ALL_HOST_VISIBLE:
-		return true;
-	case VWS_VK_HINT_NONE:
-		return false;
-	default:
-		return props & VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT;
-	}
-}
 
 static void vws_vk_link(struct vws_vk_device *vdev, struct vws_vk_memory *m)
 {
@@ -91,27 +77,19 @@ static VkResult vws_vk_import(struct vws_vk_device *vdev, struct vws_vk_memory *
 
 static VkResult vws_vk_create_blob(struct vws_vk_device *vdev, struct vws_vk_memory *m)
 {
-	const struct vws_device_info *di = vws_device_get_info(vdev->dev);
-	bool visible = m->props & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT;
+	struct vws_vk_blob_plan plan;
 	uint32_t cmd[64];
 	uint32_t cmd_size = sizeof(cmd);
-	struct vws_bo_create_info ci = {
-		.blob_mem = VIRTGPU_BLOB_MEM_HOST3D,
-	};
-	VkDeviceSize page = (VkDeviceSize)sysconf(_SC_PAGESIZE);
 	VkResult res;
 	int ret;
 
-	if (!visible && !m->export_types)
-		return VK_SUCCESS; /* device-private memory: no blob */
-	/* Blobs are page granular (the kernel rounds them up, and the first
-	 * map maps the whole blob), so the host object gets the blob's size:
-	 * a host object of allocationSize bytes would be smaller than the
-	 * blob that names it, and a host refuses to map that. */
-	if (m->size > UINT64_MAX - (page - 1))
-		return VK_ERROR_OUT_OF_DEVICE_MEMORY;
-	ci.size = (m->size + page - 1) & ~(page - 1);
-	res = vdev->host.create_memory(vdev->host.user, m->type_index, ci.size, &m->blob_id, cmd,
+	res = vws_vk_plan_blob(vdev->dev, m->props, m->export_types, m->size, vdev->hint_scope,
+			       vdev->cross_device, &plan);
+	if (res != VK_SUCCESS || !plan.needed)
+		return res; /* device-private memory: no blob */
+	/* the host object gets the blob's page-rounded size (the plan's) */
+	res = vdev->host.create_memory(vdev->host.user, m->type_index, plan.create.size,
+				       &m->blob_id, cmd,
 				       &cmd_size);
 	if (res != VK_SUCCESS)
 		return res;
@@ -121,19 +99,10 @@ static VkResult vws_vk_create_blob(struct vws_vk_device *vdev, struct vws_vk_mem
 			      cmd_size);
 		return VK_ERROR_OUT_OF_DEVICE_MEMORY;
 	}
-	ci.blob_id = m->blob_id;
-	ci.cmd = cmd_size ? cmd : NULL;
-	ci.cmd_size = cmd_size;
-	if (visible)
-		ci.blob_flags |= VIRTGPU_BLOB_FLAG_USE_MAPPABLE;
-	if (m->export_types)
-		ci.blob_flags |= VIRTGPU_BLOB_FLAG_USE_SHAREABLE;
-	if (vdev->cross_device && (m->export_types & VK_EXTERNAL_MEMORY_HANDLE_TYPE_DMA_BUF_BIT_EXT) &&
-	    di->param_present[VIRTGPU_PARAM_CROSS_DEVICE] && di->param[VIRTGPU_PARAM_CROSS_DEVICE])
-		ci.blob_flags |= VIRTGPU_BLOB_FLAG_USE_CROSS_DEVICE;
-	if (vws_vk_wants_hint(vdev, m->props))
-		ci.flags |= VWS_BO_DEVICE_LOCAL;
-	ret = vws_bo_create(vdev->dev, &ci, &m->bo);
+	plan.create.blob_id = m->blob_id;
+	plan.create.cmd = cmd_size ? cmd : NULL;
+	plan.create.cmd_size = cmd_size;
+	ret = vws_bo_create(vdev->dev, &plan.create, &m->bo);
 	return vws_vk_result_alloc(ret);
 }
 

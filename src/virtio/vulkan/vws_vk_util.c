@@ -110,3 +110,44 @@ bool vws_vk_bo_mappable(struct vws_bo *bo)
 	return bi.blob_mem != VIRTGPU_BLOB_MEM_HOST3D || !bi.flags_known ||
 	       (bi.blob_flags & VIRTGPU_BLOB_FLAG_USE_MAPPABLE);
 }
+
+/* Submission and syncs: the host refusing work or the transport going
+ * away leaves the context in an unknown state, which Vulkan calls a lost
+ * device. */
+static VkResult vws_vk_result_submit(int err)
+{
+	switch (err) {
+	case 0:
+		return VK_SUCCESS;
+	case -ENOMEM:
+		return VK_ERROR_OUT_OF_HOST_MEMORY;
+	default:
+		return VK_ERROR_DEVICE_LOST;
+	}
+}
+
+/* A wait: only its own deadline (-ETIME) is a timeout; -ETIMEDOUT is a
+ * transport that stopped answering. */
+static VkResult vws_vk_result_wait(int err)
+{
+	return err == -ETIME ? VK_TIMEOUT : vws_vk_result_submit(err);
+}
+
+VkResult vws_vk_result(enum vws_vk_op op, int err)
+{
+	switch (op) {
+	case VWS_VK_OP_ALLOCATE:
+		return vws_vk_result_alloc(err);
+	case VWS_VK_OP_MAP:
+		return vws_vk_result_map(err);
+	case VWS_VK_OP_EXPORT:
+		return vws_vk_result_export(err);
+	case VWS_VK_OP_IMPORT:
+		return vws_vk_result_import(err);
+	case VWS_VK_OP_SUBMIT:
+		return vws_vk_result_submit(err);
+	case VWS_VK_OP_WAIT:
+		return vws_vk_result_wait(err);
+	}
+	return err ? VK_ERROR_UNKNOWN : VK_SUCCESS;
+}

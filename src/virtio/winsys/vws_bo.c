@@ -65,6 +65,11 @@ static bool vws_bo_wants_hint(const struct vws_device *dev, const struct vws_bo_
 	}
 }
 
+bool vws_bo_would_hint(const struct vws_device *dev, const struct vws_bo_create_info *info)
+{
+	return dev && info && vws_bo_wants_hint(dev, info);
+}
+
 static int vws_bo_check(const struct vws_device *dev, const struct vws_bo_create_info *ci)
 {
 	const char *why = NULL;
