@@ -45,20 +45,7 @@ fi
 # epoxy, gbm, libdrm and vulkan with venus; python3-yaml for its codegen).
 need=(meson ninja-build pkg-config gcc libc6-dev xz-utils patch python3 python3-yaml
       libepoxy-dev libgbm-dev libdrm-dev libvulkan-dev)
-installed=" $(dpkg-query -W -f='${Package} ${Status}\n' "${need[@]}" 2>/dev/null |
-	awk '/ install ok installed$/ { printf "%s ", $1 }')"
-missing=()
-for p in "${need[@]}"; do
-	[[ $installed == *" $p "* ]] || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-	echo "host-build: installing ${missing[*]}" >&2
-	SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
-	export DEBIAN_FRONTEND=noninteractive
-	$SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq >&2
-	$SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends \
-		"${missing[@]}" >&2 || die "cannot install ${missing[*]}"
-fi
+bash "$ROOT/scripts/apt-need.sh" host-build "${need[@]}" || die "cannot install build packages"
 
 start=$(date +%s)
 rm -rf "$out/src" "$out/build" "$prefix" "$out/stamp"

@@ -58,20 +58,7 @@ step() { # what, command...
 # Build packages, only those missing. Mesa's project also declares C++.
 need=(meson ninja-build pkg-config gcc g++ libc6-dev xz-utils patch python3 python3-mako
       libdrm-dev libexpat1-dev zlib1g-dev libvulkan-dev)
-installed=" $(dpkg-query -W -f='${Package} ${Status}\n' "${need[@]}" 2>/dev/null |
-	awk '/ install ok installed$/ { printf "%s ", $1 }')"
-missing=()
-for p in "${need[@]}"; do
-	[[ $installed == *" $p "* ]] || missing+=("$p")
-done
-SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
-if [ ${#missing[@]} -gt 0 ]; then
-	echo "mesa-build: installing ${missing[*]}" >&2
-	export DEBIAN_FRONTEND=noninteractive
-	$SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq >&2
-	$SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends \
-		"${missing[@]}" >&2 || die "cannot install ${missing[*]}"
-fi
+bash "$ROOT/scripts/apt-need.sh" mesa-build "${need[@]}" || die "cannot install build packages"
 "$PY" -c 'import mako' 2>/dev/null || die "$PY has no mako module (python3-mako)"
 
 # bookworm-backports' source and binary indices, derived from the machine's
