@@ -76,7 +76,8 @@ struct vws_device_create_info {
 	/* Size of the host-visible region if the caller knows it (the kernel
 	 * does not report it); 0 = unknown. Used by the budget helper and, on
 	 * a kernel that does not validate hints, to refuse with -ENOSPC a
-	 * deferred first map that cannot fit (docs/winsys.md). */
+	 * deferred first map that cannot fit (docs/winsys.md).
+	 * VWS_HOST_VISIBLE_SIZE in the environment overrides it. */
 	uint64_t host_visible_size;
 };
 

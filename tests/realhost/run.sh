@@ -1,7 +1,8 @@
 #!/bin/bash
-# The real-host stage: a real Vulkan driver on the kernel model whose host is
-# a real renderer (virglrenderer 1.1 + lavapipe), and the model's real-host
-# mode by raw ioctls. Every check is one PASS/FAIL/SKIP line (to $RESULTS
+# The real-host stage: a real Vulkan driver (stock Venus here, Venus on
+# libvirtio-winsys in venus-vws.sh, called at the end) on the kernel model
+# whose host is a real renderer (virglrenderer 1.1 + lavapipe), and the
+# model's real-host mode by raw ioctls. Every check is one PASS/FAIL/SKIP line (to $RESULTS
 # when set, else stdout); exits non-zero when one failed.
 #
 #   tests/realhost/run.sh [BUILD_DIR]
@@ -200,5 +201,9 @@ case $st in
 5) result FAIL host-stop-leaves-nothing "a process of the server is still running" ;;
 *) result FAIL host-stop-leaves-nothing "status $st" ;;
 esac
+
+# 8. Venus on libvirtio-winsys (mesa/): the same stack with our driver, its
+# memory strategy per generation and policy, and the region against stock.
+bash "$ROOT/tests/realhost/venus-vws.sh" "$build" || failed=1
 
 exit $failed

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The defer policy in force, and where it came from.
+ * The defer policy in force, and where it came from; the host-visible
+ * region's size when the environment gives it.
  *
  * Precedence, highest first (the driconf model: the user's run-time switch
  * beats files, files carry per-application workarounds that beat what the
@@ -322,4 +323,34 @@ void vws_policy_resolve(struct vws_device *dev, const struct vws_device_create_i
 	dev->info.defer_policy_source = dev->policy_source;
 	vws_log(dev, VWS_DEBUG_CONFIG, "defer policy %s (from %s)",
 		vws_defer_policy_name(pol), dev->policy_source);
+}
+
+/* The host-visible region's size is not in the UAPI. A caller that knows it
+ * passes it; a driver such as Venus cannot, so VWS_HOST_VISIBLE_SIZE gives
+ * it from outside (bytes, or with a K, M or G suffix; 0 = unknown). Like
+ * VWS_DEFER it overrides the caller: it is the user's run-time switch. A
+ * value that is not a size is a warning and is ignored. */
+uint64_t vws_host_visible_size_resolve(const struct vws_device_create_info *ci)
+{
+	const char *env = getenv("VWS_HOST_VISIBLE_SIZE");
+	unsigned long long v;
+	unsigned shift = 0;
+	char *end;
+
+	if (!env || !env[0])
+		return ci->host_visible_size;
+	errno = 0;
+	v = strtoull(env, &end, 10);
+	switch (*end) {
+	case 'K': shift = 10; end++; break;
+	case 'M': shift = 20; end++; break;
+	case 'G': shift = 30; end++; break;
+	default: break;
+	}
+	if (env[0] < '0' || env[0] > '9' || errno || *end || v > (UINT64_MAX >> shift)) {
+		vws_warn("VWS_HOST_VISIBLE_SIZE='%s' is not a size (bytes, K, M or G); ignored",
+			 env);
+		return ci->host_visible_size;
+	}
+	return v ? (uint64_t)v << shift : ci->host_visible_size;
 }

@@ -176,6 +176,7 @@ static void vws_device_destroy(struct vws_device *dev)
 int vws_device_create(const struct vws_device_create_info *ci, struct vws_device **out)
 {
 	struct vws_device *dev;
+	uint64_t region;
 	int ret;
 
 	if (!ci || !out)
@@ -210,8 +211,9 @@ int vws_device_create(const struct vws_device_create_info *ci, struct vws_device
 	}
 	vws_policy_resolve(dev, ci);
 	vws_probe(dev);
-	if (ci->host_visible_size)
-		dev->info.host_visible_size = ci->host_visible_size;
+	region = vws_host_visible_size_resolve(ci);
+	if (region)
+		dev->info.host_visible_size = region;
 
 	*out = dev;
 	return 0;

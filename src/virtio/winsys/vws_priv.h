@@ -108,6 +108,7 @@ void vws_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Policy and configuration (vws_config.c) */
 void vws_policy_resolve(struct vws_device *dev, const struct vws_device_create_info *ci);
+uint64_t vws_host_visible_size_resolve(const struct vws_device_create_info *ci);
 
 /* Accounting (vws_stats.c) */
 void vws_stats_count(struct vws_device *dev, enum vws_stat_counter c);
