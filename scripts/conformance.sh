@@ -101,8 +101,11 @@ case "$deqp_src" in
 	mkdir -p "$(dirname "$deqp")"
 	if [ ! -x "$deqp" ] || [ "$(cat "$deqp.stamp" 2>/dev/null)" != "$stamp" ]; then
 		rm -f "$deqp.stamp"
-		if ! { xz -dc "$deqp_src" > "$deqp.tmp" && chmod +x "$deqp.tmp" && mv "$deqp.tmp" "$deqp"; }; then
-			rm -f "$deqp.tmp"
+		# a private name, then an atomic rename: a run beside this one
+		# never sees half an executable
+		if ! { xz -dc "$deqp_src" > "$deqp.tmp.$$" && chmod +x "$deqp.tmp.$$" &&
+		       mv "$deqp.tmp.$$" "$deqp"; }; then
+			rm -f "$deqp.tmp.$$"
 			echo "conformance: cannot unpack $deqp_src" >&2
 			exit 2
 		fi

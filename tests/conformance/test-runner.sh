@@ -120,6 +120,10 @@ check no-deqp-skips $? "exit $st"
 
 # The server killed under a real run. Its pid is on the stack line in the
 # log; it dies once a few hundred cases are done.
+if ! bash "$ROOT/scripts/host-build.sh" >"$work/host-build.log" 2>&1; then
+	echo "SKIP conformance:runner:server-killed (the host renderer cannot be built here: $(tail -1 "$work/host-build.log"))"
+	exit $failed
+fi
 name=killed
 out=$work/real
 mkdir -p "$out"
