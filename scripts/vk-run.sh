@@ -56,7 +56,7 @@ quiet() { # runs a build step; its output is shown only when it fails
 # The project's own build: the kernel model (and, for vws, the winsys).
 build=${VWS_BUILD_DIR:-$ROOT/build-gcc}
 if [ ! -f "$build/build.ninja" ]; then
-	quiet meson setup "$build" --werror "$ROOT" >/dev/null || { log "meson setup failed"; exit 2; }
+	quiet meson setup "$build" "$ROOT" --werror >/dev/null || { log "meson setup failed"; exit 2; }
 fi
 quiet ninja -C "$build" >/dev/null || { log "build failed"; exit 2; }
 shim=$build/src/virtio/shim/libvirtgpu-shim.so
