@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The model's counters, kept per thread and summed when read, as a kernel
+ * keeps per-CPU statistics: a call bumps only its own thread's copy, so
+ * threads working on their own objects share no cache line for counting.
+ * A shard is written by its owner only (plain load + store, atomically so
+ * that a reader may look at any time); a thread that exits hands its shard
+ * to the next new thread, its counts still part of the sum.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "vgshim_priv.h"
+
+#define VGSHIM_NUM_COUNTERS (sizeof(struct vgshim_counters) / sizeof(uint64_t))
+
+struct vgshim_shard {
+	uint64_t v[VGSHIM_NUM_COUNTERS];
+	struct vgshim_shard *next;      /* all shards */
+	struct vgshim_shard *next_free; /* shards of exited threads */
+};
+
+static struct {
+	pthread_mutex_t lock;
+	struct vgshim_shard *all;
+	struct vgshim_shard *free;
+	pthread_key_t key;
+	pthread_once_t once;
+	bool key_ok;
+	/* when a shard cannot be allocated: shared, updated atomically */
+	uint64_t spill[VGSHIM_NUM_COUNTERS];
+} vgshim_shards = { .lock = PTHREAD_MUTEX_INITIALIZER, .once = PTHREAD_ONCE_INIT };
+
+static __thread struct vgshim_shard *vgshim_my_shard;
+
+static void vgshim_shard_release(void *p)
+{
+	struct vgshim_shard *s = p;
+
+	/* this thread's later counts (other destructors) take a new shard */
+	vgshim_my_shard = NULL;
+	pthread_mutex_lock(&vgshim_shards.lock);
+	s->next_free = vgshim_shards.free;
+	vgshim_shards.free = s;
+	pthread_mutex_unlock(&vgshim_shards.lock);
+}
+
+static void vgshim_shard_key(void)
+{
+	vgshim_shards.key_ok = pthread_key_create(&vgshim_shards.key, vgshim_shard_release) == 0;
+}
+
+static struct vgshim_shard *vgshim_shard_acquire(void)
+{
+	struct vgshim_shard *s;
+
+	pthread_once(&vgshim_shards.once, vgshim_shard_key);
+	if (!vgshim_shards.key_ok)
+		return NULL;
+	pthread_mutex_lock(&vgshim_shards.lock);
+	s = vgshim_shards.free;
+	if (s) {
+		vgshim_shards.free = s->next_free;
+	} else {
+		/* not fault-injected: counting must not change what it counts */
+		s = calloc(1, sizeof(*s));
+		if (s) {
+			s->next = vgshim_shards.all;
+			vgshim_shards.all = s;
+		}
+	}
+	pthread_mutex_unlock(&vgshim_shards.lock);
+	if (s && pthread_setspecific(vgshim_shards.key, s)) {
+		vgshim_shard_release(s);
+		s = NULL;
+	}
+	return s;
+}
+
+void vgshim_count_add(size_t idx, int64_t n)
+{
+	struct vgshim_shard *s = vgshim_my_shard;
+
+	if (!s) {
+		s = vgshim_my_shard = vgshim_shard_acquire();
+		if (!s) {
+			__atomic_add_fetch(&vgshim_shards.spill[idx], (uint64_t)n, __ATOMIC_RELAXED);
+			return;
+		}
+	}
+	__atomic_store_n(&s->v[idx], __atomic_load_n(&s->v[idx], __ATOMIC_RELAXED) + (uint64_t)n,
+			 __ATOMIC_RELAXED);
+}
+
+/* Sums every shard (a decrement in one thread and an increment in another
+ * add up to the right total: the arithmetic is modulo 2^64). */
+void vgshim_counters_sum(struct vgshim_counters *out)
+{
+	uint64_t *o = (uint64_t *)out;
+
+	for (size_t i = 0; i < VGSHIM_NUM_COUNTERS; i++)
+		o[i] = __atomic_load_n(&vgshim_shards.spill[i], __ATOMIC_RELAXED);
+	pthread_mutex_lock(&vgshim_shards.lock);
+	for (struct vgshim_shard *s = vgshim_shards.all; s; s = s->next)
+		for (size_t i = 0; i < VGSHIM_NUM_COUNTERS; i++)
+			o[i] += __atomic_load_n(&s->v[i], __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&vgshim_shards.lock);
+}
+
+/* Only while nothing of the model is in use (reconfiguration). */
+void vgshim_counters_zero(void)
+{
+	pthread_mutex_lock(&vgshim_shards.lock);
+	for (size_t i = 0; i < VGSHIM_NUM_COUNTERS; i++)
+		__atomic_store_n(&vgshim_shards.spill[i], 0, __ATOMIC_RELAXED);
+	for (struct vgshim_shard *s = vgshim_shards.all; s; s = s->next)
+		for (size_t i = 0; i < VGSHIM_NUM_COUNTERS; i++)
+			__atomic_store_n(&s->v[i], 0, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&vgshim_shards.lock);
+}
+
+/* fork: the child gets the shards in a consistent state. */
+void vgshim_counters_atfork(int phase)
+{
+	if (phase == 0)
+		pthread_mutex_lock(&vgshim_shards.lock);
+	else
+		pthread_mutex_unlock(&vgshim_shards.lock);
+}
