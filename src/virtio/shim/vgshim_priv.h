@@ -49,6 +49,7 @@ extern void *(*vgshim_real_mmap)(void *, size_t, int, int, int, off_t);
 extern int (*vgshim_real_munmap)(void *, size_t);
 extern int (*vgshim_real_fstat)(int, struct stat *);
 extern int (*vgshim_real_stat)(const char *, struct stat *);
+extern int (*vgshim_real_eventfd)(unsigned int, int);
 void vgshim_libc_init(void);
 
 /* ---- configuration (vgshim_config.c) ---- */

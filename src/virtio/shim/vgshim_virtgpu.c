@@ -468,7 +468,7 @@ static int vgshim_execbuffer(struct vgshim_file *f, struct drm_virtgpu_execbuffe
 	fence->num_objs = e->num_bo_handles;
 	if (e->flags & VIRTGPU_EXECBUF_FENCE_FD_OUT) {
 		/* a sync_file stand-in: readable once the host is done */
-		fence->efd = eventfd(0, EFD_CLOEXEC);
+		fence->efd = vgshim_real_eventfd(0, EFD_CLOEXEC);
 		ufd = fence->efd < 0 ? -1 : vgshim_real_fcntl(fence->efd, F_DUPFD_CLOEXEC, 0);
 		if (ufd < 0) {
 			for (uint32_t i = 0; i < fence->num_objs; i++)
