@@ -81,41 +81,48 @@ uint64_t vgshim_now_ns(void)
 
 void vgshim_fd_set(int fd, enum vgshim_fd_kind kind, void *ptr)
 {
-	vgshim_dev.fd_kind[fd] = (unsigned char)kind;
-	vgshim_dev.fd_ptr[fd] = ptr;
-	atomic_store(&vgshim_fd_hint[fd], (unsigned char)kind);
+	/* the pointer first: a lockless reader that sees the kind sees it */
+	atomic_store_explicit(&vgshim_dev.fd_ptr[fd], ptr, memory_order_release);
+	atomic_store_explicit(&vgshim_fd_hint[fd], (unsigned char)kind, memory_order_release);
 }
 
 void vgshim_fd_clear(int fd)
 {
-	vgshim_dev.fd_kind[fd] = VGSHIM_FD_NONE;
-	vgshim_dev.fd_ptr[fd] = NULL;
-	atomic_store(&vgshim_fd_hint[fd], VGSHIM_FD_NONE);
+	atomic_store_explicit(&vgshim_fd_hint[fd], VGSHIM_FD_NONE, memory_order_release);
+	atomic_store_explicit(&vgshim_dev.fd_ptr[fd], NULL, memory_order_release);
 }
 
 enum vgshim_fd_kind vgshim_fd_kind(int fd, void **ptr)
 {
+	enum vgshim_fd_kind kind;
+
 	if (fd < 0 || fd >= VGSHIM_MAX_FDS)
 		return VGSHIM_FD_NONE;
+	kind = atomic_load_explicit(&vgshim_fd_hint[fd], memory_order_acquire);
 	if (ptr)
-		*ptr = vgshim_dev.fd_ptr[fd];
-	return (enum vgshim_fd_kind)vgshim_dev.fd_kind[fd];
+		*ptr = atomic_load_explicit(&vgshim_dev.fd_ptr[fd], memory_order_acquire);
+	return kind;
 }
 
-/* As fdget: the file stays while the call runs, even if another thread
- * closes the fd meanwhile. */
+/* As fdget, without a lock: the file stays while the call runs, even if
+ * another thread closes the fd meanwhile. A file released and reused
+ * between the load and the reference is caught by the recheck. */
 struct vgshim_file *vgshim_file_from_fd(int fd)
 {
-	struct vgshim_file *f = NULL;
 	void *ptr;
 
-	pthread_mutex_lock(&vgshim_dev.fd_lock);
-	if (vgshim_fd_kind(fd, &ptr) == VGSHIM_FD_NODE) {
+	for (;;) {
+		struct vgshim_file *f;
+
+		if (vgshim_fd_kind(fd, &ptr) != VGSHIM_FD_NODE || !ptr)
+			return NULL;
 		f = ptr;
-		vgshim_file_get(f);
+		if (!vgshim_file_tryget(f))
+			continue; /* released: the entry has changed, or will */
+		if (vgshim_fd_kind(fd, &ptr) == VGSHIM_FD_NODE && ptr == f)
+			return f;
+		vgshim_file_put(f);
 	}
-	pthread_mutex_unlock(&vgshim_dev.fd_lock);
-	return f;
 }
 
 static void vgshim_dump_at_exit(void)
@@ -374,17 +381,6 @@ void vgshim_get_counters(struct vgshim_counters *out)
 	out->region_bytes_in_use = vgshim_dev.region_in_use;
 	out->region_bytes_peak = vgshim_dev.region_peak;
 	vgshim_unlock();
-}
-
-size_t vgshim_last_create_blob(void *buf, size_t size)
-{
-	size_t n;
-
-	vgshim_lock();
-	n = vgshim_dev.last_blob_size;
-	memcpy(buf, vgshim_dev.last_blob, n < size ? n : size);
-	vgshim_unlock();
-	return n;
 }
 
 int vgshim_object_info(int node_fd, uint32_t handle, struct vgshim_object_info *out)

@@ -18,6 +18,12 @@ struct vgshim_shard {
 	uint64_t v[VGSHIM_NUM_COUNTERS];
 	struct vgshim_shard *next;      /* all shards */
 	struct vgshim_shard *next_free; /* shards of exited threads */
+	/* the thread's last CREATE_BLOB as sent (tests), under its own
+	 * lock, which only a reader of it contends for */
+	pthread_mutex_t blob_lock;
+	uint64_t blob_time;
+	size_t blob_size;
+	unsigned char blob[64];
 };
 
 static struct {
@@ -65,6 +71,7 @@ static struct vgshim_shard *vgshim_shard_acquire(void)
 		/* not fault-injected: counting must not change what it counts */
 		s = calloc(1, sizeof(*s));
 		if (s) {
+			pthread_mutex_init(&s->blob_lock, NULL);
 			s->next = vgshim_shards.all;
 			vgshim_shards.all = s;
 		}
@@ -77,16 +84,20 @@ static struct vgshim_shard *vgshim_shard_acquire(void)
 	return s;
 }
 
+static struct vgshim_shard *vgshim_shard_mine(void)
+{
+	if (!vgshim_my_shard)
+		vgshim_my_shard = vgshim_shard_acquire();
+	return vgshim_my_shard;
+}
+
 void vgshim_count_add(size_t idx, int64_t n)
 {
-	struct vgshim_shard *s = vgshim_my_shard;
+	struct vgshim_shard *s = vgshim_shard_mine();
 
 	if (!s) {
-		s = vgshim_my_shard = vgshim_shard_acquire();
-		if (!s) {
-			__atomic_add_fetch(&vgshim_shards.spill[idx], (uint64_t)n, __ATOMIC_RELAXED);
-			return;
-		}
+		__atomic_add_fetch(&vgshim_shards.spill[idx], (uint64_t)n, __ATOMIC_RELAXED);
+		return;
 	}
 	__atomic_store_n(&s->v[idx], __atomic_load_n(&s->v[idx], __ATOMIC_RELAXED) + (uint64_t)n,
 			 __ATOMIC_RELAXED);
@@ -107,15 +118,53 @@ void vgshim_counters_sum(struct vgshim_counters *out)
 	pthread_mutex_unlock(&vgshim_shards.lock);
 }
 
+void vgshim_note_blob(const void *arg, size_t size)
+{
+	struct vgshim_shard *s = vgshim_shard_mine();
+
+	if (!s)
+		return; /* not kept: the counters' spill has no room for it */
+	pthread_mutex_lock(&s->blob_lock);
+	s->blob_time = vgshim_now_ns();
+	s->blob_size = size;
+	memcpy(s->blob, arg, size < sizeof(s->blob) ? size : sizeof(s->blob));
+	pthread_mutex_unlock(&s->blob_lock);
+}
+
+size_t vgshim_last_create_blob(void *buf, size_t size)
+{
+	uint64_t best = 0;
+	size_t n = 0;
+
+	pthread_mutex_lock(&vgshim_shards.lock);
+	for (struct vgshim_shard *s = vgshim_shards.all; s; s = s->next) {
+		pthread_mutex_lock(&s->blob_lock);
+		if (s->blob_size && s->blob_time >= best) {
+			size_t copy = s->blob_size < size ? s->blob_size : size;
+
+			best = s->blob_time;
+			n = s->blob_size;
+			memcpy(buf, s->blob, copy < sizeof(s->blob) ? copy : sizeof(s->blob));
+		}
+		pthread_mutex_unlock(&s->blob_lock);
+	}
+	pthread_mutex_unlock(&vgshim_shards.lock);
+	return n;
+}
+
 /* Only while nothing of the model is in use (reconfiguration). */
 void vgshim_counters_zero(void)
 {
 	pthread_mutex_lock(&vgshim_shards.lock);
 	for (size_t i = 0; i < VGSHIM_NUM_COUNTERS; i++)
 		__atomic_store_n(&vgshim_shards.spill[i], 0, __ATOMIC_RELAXED);
-	for (struct vgshim_shard *s = vgshim_shards.all; s; s = s->next)
+	for (struct vgshim_shard *s = vgshim_shards.all; s; s = s->next) {
 		for (size_t i = 0; i < VGSHIM_NUM_COUNTERS; i++)
 			__atomic_store_n(&s->v[i], 0, __ATOMIC_RELAXED);
+		pthread_mutex_lock(&s->blob_lock);
+		s->blob_size = 0;
+		pthread_mutex_unlock(&s->blob_lock);
+	}
 	pthread_mutex_unlock(&vgshim_shards.lock);
 }
 

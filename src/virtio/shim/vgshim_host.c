@@ -414,6 +414,8 @@ void vgshim_host_send(enum vgshim_event_kind kind, struct vgshim_obj *obj,
 	struct vgshim_event ev = { .kind = kind, .obj = obj, .fence = fence };
 
 	vgshim_lock();
+	if (kind == VGSHIM_EV_UNREF && vgshim_hash_get(&vgshim_dev.by_offset, obj->offset) == obj)
+		vgshim_hash_del(&vgshim_dev.by_offset, obj->offset);
 	if (vgshim_host_immediate_locked(obj)) {
 		vgshim_host_answer_locked(&ev);
 		pthread_cond_broadcast(&vgshim_dev.cond);

@@ -351,26 +351,19 @@ int fcntl64(int fd, int cmd, ...)
 int ioctl(int fd, unsigned long request, ...)
 {
 	va_list ap;
-	void *arg, *ptr;
-	struct vgshim_file *f = NULL;
-	enum vgshim_fd_kind kind;
+	void *arg;
+	struct vgshim_file *f;
 	int ret;
 
 	va_start(ap, request);
 	arg = va_arg(ap, void *);
 	va_end(ap);
 	vgshim_libc_init();
-	if (vgshim_hint(fd) == VGSHIM_FD_NONE)
-		return vgshim_real_ioctl(fd, request, arg);
-	pthread_mutex_lock(&vgshim_dev.fd_lock);
-	kind = vgshim_fd_kind(fd, &ptr);
-	if (kind == VGSHIM_FD_NODE) {
-		f = ptr;
-		vgshim_file_get(f);
-	}
-	pthread_mutex_unlock(&vgshim_dev.fd_lock);
-	switch (kind) {
+	switch (vgshim_hint(fd)) {
 	case VGSHIM_FD_NODE:
+		f = vgshim_file_from_fd(fd);
+		if (!f)
+			return vgshim_real_ioctl(fd, request, arg); /* closed meanwhile */
 		ret = vgshim_ioctl_node(f, request, arg);
 		vgshim_file_put(f);
 		break;

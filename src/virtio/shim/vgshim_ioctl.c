@@ -156,11 +156,7 @@ int vgshim_ioctl_node(struct vgshim_file *f, unsigned long request, void *arg)
 		return -EFAULT;
 	if (nr == 0x40 + DRM_VIRTGPU_RESOURCE_CREATE_BLOB && arg) {
 		/* what went over the wire, for tests */
-		vgshim_lock();
-		vgshim_dev.last_blob_size = in_size;
-		memcpy(vgshim_dev.last_blob, arg,
-		       in_size < sizeof(vgshim_dev.last_blob) ? in_size : sizeof(vgshim_dev.last_blob));
-		vgshim_unlock();
+		vgshim_note_blob(arg, in_size);
 		if (in_size == sizeof(struct drm_virtgpu_resource_create_blob_legacy))
 			VGSHIM_INC(create_blob_48);
 		else if (in_size == sizeof(struct drm_virtgpu_resource_create_blob))

@@ -46,14 +46,11 @@ bool vgshim_obj_tryget(struct vgshim_obj *obj)
 	return false;
 }
 
-/* Nothing refers to the object any more: it leaves the offset table and
- * the host answers its UNREF later (the range is free only then). */
+/* Nothing refers to the object any more (a lookup by offset finds it
+ * dying): its UNREF goes to the host, which answers it later (the range is
+ * free only then); it leaves the offset table in the same section. */
 static void vgshim_obj_destroy(struct vgshim_obj *obj)
 {
-	vgshim_lock();
-	if (vgshim_hash_get(&vgshim_dev.by_offset, obj->offset) == obj)
-		vgshim_hash_del(&vgshim_dev.by_offset, obj->offset);
-	vgshim_unlock();
 	VGSHIM_INC(host_unref_cmds);
 	if (obj->rhost)
 		vgshim_rhost_obj_destroyed(obj);
@@ -220,17 +217,43 @@ int vgshim_file_close_handle(struct vgshim_file *f, uint32_t handle)
 	return 0;
 }
 
+/* Released files, kept for reuse (type-stable memory). */
+static struct {
+	pthread_mutex_t lock;
+	struct vgshim_file *free;
+} vgshim_files = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
 struct vgshim_file *vgshim_file_new(void)
 {
-	struct vgshim_file *f = vgshim_calloc(1, sizeof(*f));
+	struct vgshim_file *f;
 
-	if (!f)
-		return NULL;
-	atomic_init(&f->refs, 1);
-	vgshim_mutex_init(&f->lock);
-	vgshim_mutex_init(&f->ctx_lock);
+	pthread_mutex_lock(&vgshim_files.lock);
+	f = vgshim_files.free;
+	if (f)
+		vgshim_files.free = f->next_free;
+	pthread_mutex_unlock(&vgshim_files.lock);
+	if (!f) {
+		f = vgshim_calloc(1, sizeof(*f));
+		if (!f)
+			return NULL;
+		vgshim_mutex_init(&f->lock);
+		vgshim_mutex_init(&f->ctx_lock);
+	}
+	/* refs last: a stale lookup may be trying this memory */
+	atomic_store(&f->refs, 1);
 	VGSHIM_INC(live_files);
 	return f;
+}
+
+bool vgshim_file_tryget(struct vgshim_file *f)
+{
+	uint32_t r = atomic_load_explicit(&f->refs, memory_order_relaxed);
+
+	while (r)
+		if (atomic_compare_exchange_weak_explicit(&f->refs, &r, r + 1, memory_order_acquire,
+							  memory_order_relaxed))
+			return true;
+	return false;
 }
 
 /* The last fd is closed and no call runs on the file: release it. */
@@ -256,10 +279,22 @@ static void vgshim_file_release(struct vgshim_file *f)
 	}
 	vgshim_hash_fini(&f->by_obj);
 	free(f->handles);
-	pthread_mutex_destroy(&f->lock);
-	pthread_mutex_destroy(&f->ctx_lock);
-	free(f);
+	/* everything but refs (0 now) and the locks (kept initialised) */
+	f->rhost = NULL;
+	f->handles = NULL;
+	f->num_handles = f->first_free = 0;
+	f->ctx = VGSHIM_CTX_NONE;
+	f->capset_id = f->num_rings = 0;
+	f->poll_mask = 0;
+	f->debug_name = false;
+	f->syncobjs = NULL;
+	f->num_syncobjs = 0;
+	f->fences = NULL;
 	VGSHIM_DEC(live_files);
+	pthread_mutex_lock(&vgshim_files.lock);
+	f->next_free = vgshim_files.free;
+	vgshim_files.free = f;
+	pthread_mutex_unlock(&vgshim_files.lock);
 }
 
 void vgshim_file_put(struct vgshim_file *f)

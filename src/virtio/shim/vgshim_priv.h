@@ -145,6 +145,8 @@ void vgshim_count_add(size_t idx, int64_t n);
 #define VGSHIM_ADD(field, n) vgshim_count_add(VGSHIM_CNT_IDX(field), (int64_t)(n))
 void vgshim_counters_sum(struct vgshim_counters *out);
 void vgshim_counters_zero(void);
+/* Keeps the bytes of a CREATE_BLOB as sent (vgshim_last_create_blob). */
+void vgshim_note_blob(const void *arg, size_t size);
 void vgshim_counters_atfork(int phase); /* 0 prepare (locks), 1 parent/child */
 
 /* ---- objects, files, dma-bufs, mappings ---- */
@@ -210,8 +212,12 @@ enum vgshim_ctx_state {
 struct vgshim_fence;
 
 struct vgshim_file {
-	/* fds of this process referring to it, plus calls in flight */
+	/* fds of this process referring to it, plus calls in flight. A
+	 * released file's memory is kept for the next one (type-stable, as a
+	 * SLAB_TYPESAFE_BY_RCU cache): a lockless lookup that raced with its
+	 * release fails its tryget or its recheck, never touches freed memory */
 	_Atomic uint32_t refs;
+	struct vgshim_file *next_free;
 	struct vgshim_rhost *rhost; /* real host: this file's vtest connection */
 
 	/* lock: the handle table, as the DRM file's table_lock */
@@ -221,7 +227,9 @@ struct vgshim_file {
 	uint32_t first_free;       /* no free handle below this */
 	struct vgshim_hash by_obj; /* object -> handle, as the kernel's prime lookup */
 
-	/* ctx_lock: the context, held across its creation on the host */
+	/* ctx_lock: the context, held across its creation on the host; ctx
+	 * is also stored atomically, last, so that a set context is seen
+	 * without the lock */
 	pthread_mutex_t ctx_lock;
 	enum vgshim_ctx_state ctx;
 	uint32_t capset_id, num_rings;
@@ -317,8 +325,6 @@ struct vgshim_dev {
 	bool host_thread_stop;
 	bool host_held;                /* vgshim_host_hold() */
 	pthread_t host_thread;
-	unsigned char last_blob[64];
-	size_t last_blob_size;
 
 	_Atomic uint32_t next_res_id;
 
@@ -331,14 +337,16 @@ struct vgshim_dev {
 	struct vgshim_hash map_by_start;
 	_Atomic uint64_t live_mapping_count;
 
-	/* fd_lock: the fd table (the process's files_struct) */
+	/* fd_lock: changes of the fd table (the process's files_struct); an
+	 * entry's kind is vgshim_fd_hint[fd], its pointer fd_ptr[fd], both
+	 * stored atomically so that a node fd is looked up without the lock
+	 * (vgshim_file_from_fd) */
 	pthread_mutex_t fd_lock;
-	unsigned char fd_kind[VGSHIM_MAX_FDS];
-	void *fd_ptr[VGSHIM_MAX_FDS];
+	_Atomic(void *) fd_ptr[VGSHIM_MAX_FDS];
 };
 
 extern struct vgshim_dev vgshim_dev;
-/* Fast check without the lock: is fd possibly ours? */
+/* The kind of each fd (enum vgshim_fd_kind): the fast "is it ours?" */
 extern _Atomic unsigned char vgshim_fd_hint[VGSHIM_MAX_FDS];
 
 /* Initialises the device from the environment (once). dev.lock held. */
@@ -348,11 +356,12 @@ uint64_t vgshim_now_ns(void);
 /* cond wait with an absolute CLOCK_MONOTONIC deadline in ns; dev.lock held */
 void vgshim_wait_until(uint64_t deadline_ns);
 
-/* fd table, fd_lock held */
+/* fd table: set and clear with fd_lock held; a kind read without it is
+ * a snapshot */
 void vgshim_fd_set(int fd, enum vgshim_fd_kind kind, void *ptr);
 void vgshim_fd_clear(int fd);
 enum vgshim_fd_kind vgshim_fd_kind(int fd, void **ptr);
-/* The node file behind fd with a reference, or NULL (takes fd_lock). */
+/* The node file behind fd with a reference, or NULL; no lock. */
 struct vgshim_file *vgshim_file_from_fd(int fd);
 /* The object of a dma-buf fd with a reference, or NULL (takes prime_lock). */
 struct vgshim_obj *vgshim_dmabuf_obj_from_fd(int fd);
@@ -391,6 +400,7 @@ static inline void vgshim_file_get(struct vgshim_file *f)
 {
 	atomic_fetch_add_explicit(&f->refs, 1, memory_order_relaxed);
 }
+bool vgshim_file_tryget(struct vgshim_file *f);
 void vgshim_file_put(struct vgshim_file *f);
 
 /* the host-visible mapping, dev.lock held */
@@ -416,7 +426,8 @@ void vgshim_dmabuf_destroy(struct vgshim_dmabuf *d);
 /* host (vgshim_host.c) */
 /* Queues MAP_BLOB (answered at once with no latency). dev.lock held. */
 void vgshim_host_send_map(struct vgshim_obj *obj);
-/* UNREF of a dead object, or a submission's fence. No lock held. */
+/* UNREF of a dead object (which leaves the offset table), or a
+ * submission's fence. No lock held. */
 void vgshim_host_send(enum vgshim_event_kind kind, struct vgshim_obj *obj,
 		      struct vgshim_fence *fence);
 /* Answers what is queued when there is no latency (no lock held). */

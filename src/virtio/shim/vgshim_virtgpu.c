@@ -144,11 +144,11 @@ static int vgshim_context_init(struct vgshim_file *f, struct drm_virtgpu_context
 			return ret;
 		}
 	}
-	f->ctx = VGSHIM_CTX_INIT;
 	f->capset_id = capset;
 	f->num_rings = num_rings;
 	f->poll_mask = poll;
 	f->debug_name = name;
+	__atomic_store_n(&f->ctx, VGSHIM_CTX_INIT, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&f->ctx_lock);
 	return 0;
 }
@@ -156,10 +156,13 @@ static int vgshim_context_init(struct vgshim_file *f, struct drm_virtgpu_context
 /* The context a blob or a submission needs: created if there is none. */
 static void vgshim_implicit_context(struct vgshim_file *f)
 {
-	pthread_mutex_lock(&f->ctx_lock);
 	/* without 3D there is no context to create */
-	if (P(VIRTGPU_PARAM_3D_FEATURES) && f->ctx == VGSHIM_CTX_NONE)
-		f->ctx = VGSHIM_CTX_IMPLICIT;
+	if (!P(VIRTGPU_PARAM_3D_FEATURES) ||
+	    __atomic_load_n(&f->ctx, __ATOMIC_ACQUIRE) != VGSHIM_CTX_NONE)
+		return;
+	pthread_mutex_lock(&f->ctx_lock);
+	if (f->ctx == VGSHIM_CTX_NONE)
+		__atomic_store_n(&f->ctx, VGSHIM_CTX_IMPLICIT, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&f->ctx_lock);
 }
 
@@ -407,9 +410,8 @@ static int vgshim_execbuffer(struct vgshim_file *f, struct drm_virtgpu_execbuffe
 		e->num_in_syncobjs = e->num_out_syncobjs = 0;
 		e->syncobj_stride = 0;
 	}
-	pthread_mutex_lock(&f->ctx_lock);
-	num_rings = f->num_rings;
-	pthread_mutex_unlock(&f->ctx_lock);
+	/* rings exist once CONTEXT_INIT has set them (stored before ctx) */
+	num_rings = __atomic_load_n(&f->ctx, __ATOMIC_ACQUIRE) == VGSHIM_CTX_INIT ? f->num_rings : 0;
 	if ((e->flags & VIRTGPU_EXECBUF_RING_IDX) && e->ring_idx >= num_rings)
 		return -EINVAL;
 	if ((e->num_in_syncobjs || e->num_out_syncobjs) &&
