@@ -1,0 +1,258 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Workloads "memory" and "budget".
+ *
+ * memory: heap bytes and fds per live (unmapped) object, by layer: the
+ * kernel model (raw ioctls), the winsys on top of it, the Vulkan layer on
+ * top of that. Each is the growth of malloc's bytes in use (mallinfo2) over
+ * N creations divided by N, less the layer below's; tables that double are
+ * included at their size for N. On a real kernel the "model" row is this
+ * process's only (the kernel's own memory is not seen).
+ *
+ * budget: vkGetMemoryBudget (the Vulkan layer's) with few and with many
+ * allocations alive; its baseline is vws_device_get_stats, the winsys's
+ * O(1) accounting the budget can be answered from.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <malloc.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "drm-uapi/virtgpu_drm.h"
+#include "vws/vws_vk.h"
+#include "vws_bench.h"
+
+#define VWS_BENCH_MEM_SIZE 4096u
+
+static double vws_bench_heap(void)
+{
+	return (double)mallinfo2().uordblks;
+}
+
+static int vws_bench_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
+
+/* The driver's side of the host for the layer: host memory is allocated
+ * by the kernel's host on first need (blob_id 0, no creation command). */
+static VkResult vws_bench_vk_create_memory(void *user, uint32_t type, VkDeviceSize size,
+					   uint64_t *blob_id, void *cmd, uint32_t *cmd_size)
+{
+	(void)user, (void)type, (void)size, (void)cmd;
+	*blob_id = 0;
+	*cmd_size = 0;
+	return VK_SUCCESS;
+}
+
+static void vws_bench_vk_destroy_memory(void *user, uint64_t blob_id)
+{
+	(void)user, (void)blob_id;
+}
+
+/* One device-local host-visible coherent type, as a discrete GPU with a
+ * resizable BAR offers (the defer hint applies to it). */
+static const VkPhysicalDeviceMemoryProperties vws_bench_vk_props = {
+	.memoryTypeCount = 1,
+	.memoryTypes = { { VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT | VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT |
+			   VK_MEMORY_PROPERTY_HOST_COHERENT_BIT, 0 } },
+	.memoryHeapCount = 1,
+	.memoryHeaps = { { 8ull << 30, VK_MEMORY_HEAP_DEVICE_LOCAL_BIT } },
+};
+
+static int vws_bench_vk_open(struct vws_device *dev, struct vws_vk_device **vk)
+{
+	struct vws_vk_device_create_info ci = {
+		.dev = dev,
+		.memory_properties = &vws_bench_vk_props,
+		.host = { NULL, vws_bench_vk_create_memory, vws_bench_vk_destroy_memory },
+	};
+
+	return vws_vk_device_create(&ci, vk) == VK_SUCCESS ? 0 : -ENOMEM;
+}
+
+static int vws_bench_vk_alloc(struct vws_vk_device *vk, VkDeviceMemory *mem)
+{
+	VkMemoryAllocateInfo ai = {
+		.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
+		.allocationSize = VWS_BENCH_MEM_SIZE,
+		.memoryTypeIndex = 0,
+	};
+
+	return vws_vk_AllocateMemory(vk, &ai, NULL, mem) == VK_SUCCESS ? 0 : -ENOMEM;
+}
+
+int vws_bench_memory(struct vws_bench_env *env)
+{
+	const struct vws_bench_opts *o = env->o;
+	uint64_t n = o->memory_objects;
+	uint32_t *handles = calloc(n, sizeof(*handles));
+	struct vws_bench_obj *objs = calloc(n, sizeof(*objs));
+	VkDeviceMemory *mems = calloc(n, sizeof(*mems));
+	double bytes[3], h0, fds[3];
+	struct vws_device *dev = NULL;
+	struct vws_vk_device *vk = NULL;
+	int ret = !handles || !objs || !mems ? -ENOMEM : 0, fd, f0;
+	uint64_t i;
+
+	if (!ret)
+		ret = vws_bench_open(env, VWS_BENCH_DEFERRED, 0, false, &dev);
+	if (!ret)
+		ret = vws_bench_vk_open(dev, &vk);
+	if (ret)
+		goto out;
+	fd = vws_device_get_fd(dev);
+	vws_bench_progress(env, "[memory] %llu objects", (unsigned long long)n);
+	/* the model (or kernel) alone */
+	h0 = vws_bench_heap();
+	f0 = vws_bench_fds();
+	for (i = 0; i < n && !ret; i++)
+		ret = vws_bench_raw_create(fd, VWS_BENCH_MEM_SIZE, &handles[i]);
+	bytes[0] = (vws_bench_heap() - h0) / (double)n;
+	fds[0] = (double)(vws_bench_fds() - f0) / (double)n;
+	for (uint64_t k = 0; k < i; k++)
+		vws_bench_raw_close(fd, handles[k]);
+	if (env->model.host_drain)
+		env->model.host_drain();
+	/* the winsys with it */
+	h0 = vws_bench_heap();
+	f0 = vws_bench_fds();
+	for (i = 0; i < n && !ret; i++)
+		ret = vws_bench_alloc(dev, VWS_BENCH_DEFERRED, VWS_BENCH_MEM_SIZE, &objs[i]);
+	bytes[1] = (vws_bench_heap() - h0) / (double)n;
+	fds[1] = (double)(vws_bench_fds() - f0) / (double)n;
+	for (uint64_t k = 0; k < i; k++)
+		vws_bench_free(&objs[k]);
+	if (env->model.host_drain)
+		env->model.host_drain();
+	/* the Vulkan layer with both */
+	h0 = vws_bench_heap();
+	f0 = vws_bench_fds();
+	for (i = 0; i < n && !ret; i++)
+		ret = vws_bench_vk_alloc(vk, &mems[i]);
+	bytes[2] = (vws_bench_heap() - h0) / (double)n;
+	fds[2] = (double)(vws_bench_fds() - f0) / (double)n;
+	for (uint64_t k = 0; k < i; k++)
+		vws_vk_FreeMemory(vk, mems[k], NULL);
+	vws_bench_progress_done(env);
+	if (ret)
+		goto out;
+	vws_bench_note("memory", "%llu live unmapped 4 KiB objects; heap bytes in use (mallinfo2) "
+				 "per object, less the layer below's", (unsigned long long)n);
+	vws_bench_single("memory", env->on_model ? "kernel model" : "kernel (this process's part)",
+			 "heap per object", "bytes", bytes[0]);
+	vws_bench_single("memory", "winsys", "heap per object", "bytes", bytes[1] - bytes[0]);
+	vws_bench_single("memory", "Vulkan layer", "heap per allocation", "bytes",
+			 bytes[2] - bytes[1]);
+	vws_bench_single("memory", "all three", "heap per allocation", "bytes", bytes[2]);
+	vws_bench_single("memory", "all three", "fds per allocation", "", fds[2]);
+	vws_bench_single("memory", "winsys", "fds per object", "", fds[1] - fds[0]);
+out:
+	if (vk)
+		vws_vk_device_destroy(vk);
+	if (dev)
+		vws_bench_close(env, dev);
+	free(handles);
+	free(objs);
+	free(mems);
+	return ret;
+}
+
+/* Median cost of one call of fn over calls, in ns. */
+static double vws_bench_call_cost(struct vws_vk_device *vk, struct vws_device *dev, bool budget,
+				  unsigned calls)
+{
+	double *t = calloc(calls, sizeof(*t)), med;
+
+	if (!t)
+		return NAN;
+	for (unsigned i = 0; i < calls; i++) {
+		VkPhysicalDeviceMemoryBudgetPropertiesEXT b = {
+			.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_BUDGET_PROPERTIES_EXT,
+		};
+		struct vws_stats st;
+		uint64_t t0 = vws_bench_now_ns();
+
+		if (budget)
+			vws_vk_GetMemoryBudget(vk, &b);
+		else
+			vws_device_get_stats(dev, &st);
+		t[i] = (double)(vws_bench_now_ns() - t0);
+	}
+	med = vws_bench_median(t, calls);
+	free(t);
+	return med;
+}
+
+int vws_bench_budget(struct vws_bench_env *env)
+{
+	const struct vws_bench_opts *o = env->o;
+	uint64_t most = o->budget_sizes[1] > o->budget_sizes[0] ? o->budget_sizes[1] :
+								    o->budget_sizes[0];
+	VkDeviceMemory *mems = calloc(most, sizeof(*mems));
+	double cost[2][2];
+	struct vws_device *dev = NULL;
+	struct vws_vk_device *vk = NULL;
+	uint64_t live = 0;
+	char row[48];
+	int ret = mems ? 0 : -ENOMEM;
+
+	if (!ret)
+		ret = vws_bench_open(env, VWS_BENCH_DEFERRED, 0, false, &dev);
+	if (!ret)
+		ret = vws_bench_vk_open(dev, &vk);
+	for (int z = 0; z < 2 && !ret; z++) {
+		while (live < o->budget_sizes[z] && !ret) {
+			if (live % 1024 == 0)
+				vws_bench_progress(env, "[budget] %llu allocations",
+						   (unsigned long long)live);
+			ret = vws_bench_vk_alloc(vk, &mems[live]);
+			if (!ret)
+				live++;
+		}
+		if (ret)
+			break;
+		vws_bench_progress(env, "[budget] timing at %llu allocations",
+				   (unsigned long long)live);
+		cost[z][0] = vws_bench_call_cost(vk, dev, true, 201);
+		cost[z][1] = vws_bench_call_cost(vk, dev, false, 201);
+	}
+	vws_bench_progress_done(env);
+	for (uint64_t k = 0; k < live; k++)
+		vws_vk_FreeMemory(vk, mems[k], NULL);
+	if (vk)
+		vws_vk_device_destroy(vk);
+	if (dev)
+		vws_bench_close(env, dev);
+	free(mems);
+	if (ret)
+		return ret;
+	vws_bench_note("budget", "vws_vk_GetMemoryBudget with N live 4 KiB allocations of a "
+				 "device-local host-visible type; median of 201 calls; baseline: "
+				 "vws_device_get_stats");
+	for (int z = 0; z < 2; z++) {
+		snprintf(row, sizeof(row), "%llu allocations", (unsigned long long)o->budget_sizes[z]);
+		vws_bench_single("budget", row, "vkGetMemoryBudget", "us", cost[z][0] / 1000.0);
+		vws_bench_single("budget", row, "baseline (winsys stats)", "us", cost[z][1] / 1000.0);
+	}
+	snprintf(row, sizeof(row), "%llu vs %llu", (unsigned long long)o->budget_sizes[1],
+		 (unsigned long long)o->budget_sizes[0]);
+	vws_bench_single("budget", row, "vkGetMemoryBudget", "x (growth)", cost[1][0] / cost[0][0]);
+	vws_bench_single("budget", row, "baseline (winsys stats)", "x (growth)",
+			 cost[1][1] / cost[0][1]);
+	vws_bench_target(env, "vkGetMemoryBudget cost, most vs fewest allocations (x)",
+			 cost[1][0] / cost[0][0], "<=", 1.2);
+	return 0;
+}
