@@ -455,6 +455,8 @@ int vgshim_dump_counters(const char *path)
 	VGSHIM_DUMP(host_connections);
 	VGSHIM_DUMP(host_submits);
 	VGSHIM_DUMP(host_lost);
+	VGSHIM_DUMP(host_create_ns);
+	VGSHIM_DUMP(host_create_named_ns);
 #undef VGSHIM_DUMP
 	for (unsigned i = 0; i < VGSHIM_IOCTL_SLOTS; i++)
 		if (c.ioctls[i])

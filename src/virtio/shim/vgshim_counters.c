@@ -37,7 +37,8 @@ static struct {
 	uint64_t spill[VGSHIM_NUM_COUNTERS];
 } vgshim_shards = { .lock = PTHREAD_MUTEX_INITIALIZER, .once = PTHREAD_ONCE_INIT };
 
-static __thread struct vgshim_shard *vgshim_my_shard;
+/* initial-exec: the model is preloaded or linked, never dlopened */
+static __thread struct vgshim_shard *vgshim_my_shard __attribute__((tls_model("initial-exec")));
 
 static void vgshim_shard_release(void *p)
 {
