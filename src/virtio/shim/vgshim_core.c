@@ -236,6 +236,7 @@ static void vgshim_apply_config_locked(void)
 	if (vgshim_region_init(&d->region, d->cfg.hostmem))
 		d->config_error = true;
 	vgshim_counters_zero();
+	vgshim_offsets_fini(); /* no object is alive */
 	d->region_in_use = d->region_peak = 0;
 	d->guest_bytes = 0;
 	if (vgshim_fault_parse(d->cfg.fail))
@@ -257,7 +258,6 @@ int vgshim_ensure_init_locked(void)
 	d->config_error = vgshim_config_from_env(&d->env_cfg) != 0;
 	d->cfg = d->env_cfg;
 	atomic_store(&d->next_res_id, 1);
-	d->next_offset = VGSHIM_OFFSET_BASE;
 	vgshim_apply_config_locked();
 	pthread_atfork(vgshim_atfork_prepare, vgshim_atfork_parent, vgshim_atfork_child);
 	atexit(vgshim_dump_at_exit);

@@ -225,7 +225,7 @@ static void vgshim_host_answer_unref(struct vgshim_obj *obj)
 	if (fd >= 0)
 		vgshim_real_close(fd);
 	VGSHIM_DEC(live_objects);
-	free(obj);
+	vgshim_obj_free(obj);
 }
 
 /* The part of an answer that needs the device lock (held). */
@@ -414,8 +414,8 @@ void vgshim_host_send(enum vgshim_event_kind kind, struct vgshim_obj *obj,
 	struct vgshim_event ev = { .kind = kind, .obj = obj, .fence = fence };
 
 	vgshim_lock();
-	if (kind == VGSHIM_EV_UNREF && vgshim_hash_get(&vgshim_dev.by_offset, obj->offset) == obj)
-		vgshim_hash_del(&vgshim_dev.by_offset, obj->offset);
+	if (kind == VGSHIM_EV_UNREF)
+		vgshim_offset_free(obj);
 	if (vgshim_host_immediate_locked(obj)) {
 		vgshim_host_answer_locked(&ev);
 		pthread_cond_broadcast(&vgshim_dev.cond);

@@ -27,6 +27,7 @@ struct vgshim_obj *vgshim_obj_new(void)
 		return NULL;
 	atomic_init(&obj->kref, 1);
 	atomic_init(&obj->memfd, -1);
+	vgshim_mutex_init(&obj->files_lock);
 	/* resource ids wrap, skipping 0 */
 	do
 		id = atomic_fetch_add_explicit(&vgshim_dev.next_res_id, 1, memory_order_relaxed);
@@ -72,30 +73,22 @@ void vgshim_obj_discard(struct vgshim_obj *obj)
 	}
 	if (atomic_load(&obj->memfd) >= 0)
 		vgshim_real_close(atomic_load(&obj->memfd));
+	vgshim_obj_free(obj);
+}
+
+void vgshim_obj_free(struct vgshim_obj *obj)
+{
+	pthread_mutex_destroy(&obj->files_lock);
+	free(obj->more_files);
 	free(obj);
 }
 
 struct vgshim_obj *vgshim_obj_by_offset(uint64_t off, uint64_t *obj_off)
 {
-	struct vgshim_hash *h = &vgshim_dev.by_offset;
 	struct vgshim_obj *obj;
 
 	vgshim_lock();
-	obj = vgshim_hash_get(h, off);
-	if (obj) {
-		*obj_off = 0;
-	} else if (vgshim_dev.cfg.partial_mmap) {
-		/* a sub-range: the object whose offset range contains it */
-		for (size_t i = 0; i < h->cap; i++) {
-			struct vgshim_obj *o = h->slots[i].val;
-
-			if (o && off > o->offset && off < o->offset + o->size) {
-				*obj_off = off - o->offset;
-				obj = o;
-				break;
-			}
-		}
-	}
+	obj = vgshim_offset_lookup(off, obj_off);
 	/* dying (no reference left) is gone */
 	if (obj && !vgshim_obj_tryget(obj))
 		obj = NULL;
@@ -114,21 +107,63 @@ struct vgshim_obj *vgshim_file_lookup(struct vgshim_file *f, uint32_t handle)
 	return obj;
 }
 
-static uint32_t vgshim_find_handle_locked(struct vgshim_file *f, const struct vgshim_obj *obj)
+/* f's handle to obj, or 0. */
+static uint32_t vgshim_obj_file_handle(struct vgshim_obj *obj, const struct vgshim_file *f)
 {
-	void *v = vgshim_hash_get(&f->by_obj, (uint64_t)(uintptr_t)obj);
+	uint32_t h = 0;
 
-	return v ? (uint32_t)((uintptr_t)v >> 2) : 0;
+	pthread_mutex_lock(&obj->files_lock);
+	if (obj->file0.file == f)
+		h = obj->file0.handle;
+	for (uint32_t i = 0; i < obj->num_more_files && !h; i++)
+		if (obj->more_files[i].file == f)
+			h = obj->more_files[i].handle;
+	pthread_mutex_unlock(&obj->files_lock);
+	return h;
+}
+
+static int vgshim_obj_file_add(struct vgshim_obj *obj, struct vgshim_file *f, uint32_t h)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&obj->files_lock);
+	if (!obj->file0.file) {
+		obj->file0 = (struct vgshim_obj_handle){ f, h };
+	} else {
+		struct vgshim_obj_handle *m = vgshim_realloc(obj->more_files,
+							     (obj->num_more_files + 1) * sizeof(*m));
+
+		if (m) {
+			m[obj->num_more_files++] = (struct vgshim_obj_handle){ f, h };
+			obj->more_files = m;
+		} else {
+			ret = -ENOMEM;
+		}
+	}
+	pthread_mutex_unlock(&obj->files_lock);
+	return ret;
+}
+
+static void vgshim_obj_file_del(struct vgshim_obj *obj, const struct vgshim_file *f)
+{
+	pthread_mutex_lock(&obj->files_lock);
+	if (obj->file0.file == f) {
+		obj->file0 = obj->num_more_files ? obj->more_files[--obj->num_more_files] :
+						   (struct vgshim_obj_handle){ NULL, 0 };
+	} else {
+		for (uint32_t i = 0; i < obj->num_more_files; i++) {
+			if (obj->more_files[i].file == f) {
+				obj->more_files[i] = obj->more_files[--obj->num_more_files];
+				break;
+			}
+		}
+	}
+	pthread_mutex_unlock(&obj->files_lock);
 }
 
 bool vgshim_file_has_handle(struct vgshim_file *f, struct vgshim_obj *obj)
 {
-	uint32_t h;
-
-	pthread_mutex_lock(&f->lock);
-	h = vgshim_find_handle_locked(f, obj);
-	pthread_mutex_unlock(&f->lock);
-	return h != 0;
+	return vgshim_obj_file_handle(obj, f) != 0;
 }
 
 static int vgshim_add_handle_locked(struct vgshim_file *f, struct vgshim_obj *obj,
@@ -152,8 +187,7 @@ static int vgshim_add_handle_locked(struct vgshim_file *f, struct vgshim_obj *ob
 		f->handles = t;
 		f->num_handles = n;
 	}
-	/* handle << 2 | 2: never NULL */
-	if (vgshim_hash_put(&f->by_obj, (uint64_t)(uintptr_t)obj, (void *)(((uintptr_t)h << 2) | 2)))
+	if (vgshim_obj_file_add(obj, f, h))
 		return -ENOMEM;
 	f->handles[h] = obj;
 	f->first_free = h + 1;
@@ -180,7 +214,7 @@ int vgshim_file_find_or_add(struct vgshim_file *f, struct vgshim_obj *obj, uint3
 
 	/* one section: two imports racing in one file get one handle */
 	pthread_mutex_lock(&f->lock);
-	*handle = vgshim_find_handle_locked(f, obj);
+	*handle = vgshim_obj_file_handle(obj, f);
 	if (!*handle)
 		ret = vgshim_add_handle_locked(f, obj, handle);
 	pthread_mutex_unlock(&f->lock);
@@ -196,7 +230,7 @@ static struct vgshim_obj *vgshim_remove_handle_locked(struct vgshim_file *f, uin
 	if (!obj)
 		return NULL;
 	f->handles[handle] = NULL;
-	vgshim_hash_del(&f->by_obj, (uint64_t)(uintptr_t)obj);
+	vgshim_obj_file_del(obj, f);
 	if (handle < f->first_free || !f->first_free)
 		f->first_free = handle;
 	atomic_fetch_sub_explicit(&obj->handles, 1, memory_order_relaxed);
@@ -277,7 +311,6 @@ static void vgshim_file_release(struct vgshim_file *f)
 		if (obj)
 			vgshim_obj_put(obj);
 	}
-	vgshim_hash_fini(&f->by_obj);
 	free(f->handles);
 	/* everything but refs (0 now) and the locks (kept initialised) */
 	f->rhost = NULL;

@@ -179,7 +179,7 @@ static int vgshim_prime_wrap_foreign(int fd, const struct stat *st, struct vgshi
 	char path[64], target[128];
 	struct vgshim_obj *obj;
 	ssize_t n;
-	int memfd;
+	int memfd, ret;
 
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	n = readlink(path, target, sizeof(target) - 1);
@@ -205,7 +205,7 @@ static int vgshim_prime_wrap_foreign(int fd, const struct stat *st, struct vgshi
 	if (memfd < 0) {
 		int err = -errno;
 
-		free(obj);
+		vgshim_obj_free(obj);
 		return err;
 	}
 	atomic_store(&obj->memfd, memfd);
@@ -218,15 +218,13 @@ static int vgshim_prime_wrap_foreign(int fd, const struct stat *st, struct vgshi
 	obj->map_state = VGSHIM_MAP_OK;
 	obj->imported_foreign = true;
 	vgshim_lock();
-	obj->offset = vgshim_dev.next_offset;
-	if (vgshim_hash_put(&vgshim_dev.by_offset, obj->offset, obj)) {
-		vgshim_unlock();
-		vgshim_real_close(memfd);
-		free(obj);
-		return -ENOMEM;
-	}
-	vgshim_dev.next_offset += obj->size;
+	ret = vgshim_offset_alloc(obj);
 	vgshim_unlock();
+	if (ret) {
+		vgshim_real_close(memfd);
+		vgshim_obj_free(obj);
+		return ret;
+	}
 	VGSHIM_INC(live_objects);
 	*out = obj;
 	return 0;

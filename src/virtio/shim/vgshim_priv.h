@@ -34,8 +34,10 @@
 #define VGSHIM_MAX_FDS 65536
 #define VGSHIM_MAX_CAPSETS 8
 #define VGSHIM_MAX_RINGS 64
-/* First fake mmap offset, as DRM's: past 4 GiB. */
+/* First fake mmap offset, as DRM's: past 4 GiB; one span per object. */
 #define VGSHIM_OFFSET_BASE (1ull << 32)
+#define VGSHIM_OFFSET_SPAN_SHIFT 40
+#define VGSHIM_OFFSET_SPAN (1ull << VGSHIM_OFFSET_SPAN_SHIFT)
 
 /* ---- real libc (vgshim_libc.c) ---- */
 extern int (*vgshim_real_open)(const char *, int, ...);
@@ -128,8 +130,9 @@ void vgshim_hash_fini(struct vgshim_hash *h);
 
 /* ---- locks ----
  * Order, outer first (a thread holding one may take only later ones):
- *   file->ctx_lock, rhost->lock, prime_lock, fd_lock, file->lock, map_lock,
- *   watch lock (vgshim_rhost.c), dev.lock, shard and fault locks.
+ *   file->ctx_lock, rhost->lock, prime_lock, fd_lock, file->lock,
+ *   obj->files_lock, map_lock, watch lock (vgshim_rhost.c), dev.lock,
+ *   shard and fault locks.
  * Nothing that may free an object, a file, a dma-buf or a fence (their
  * puts) runs with any of them held, and no syscall that can block runs
  * under dev.lock. */
@@ -183,6 +186,16 @@ struct vgshim_obj {
 	 * set once. */
 	_Atomic int memfd;
 
+	/* files_lock: which files hold a handle to it, and which (the
+	 * kernel's per-object allow list of its mmap offset, and what an
+	 * import looks for): one inline, more for objects shared by files */
+	pthread_mutex_t files_lock;
+	struct vgshim_obj_handle {
+		struct vgshim_file *file;
+		uint32_t handle;
+	} file0, *more_files;
+	uint32_t num_more_files;
+
 	/* dev.lock: the host-visible mapping, as the driver's host_visible
 	 * lock and response wait queue guard it. region_reserved is also
 	 * stored atomically so that a cached map can peek without the lock. */
@@ -225,7 +238,6 @@ struct vgshim_file {
 	struct vgshim_obj **handles; /* index = GEM handle */
 	uint32_t num_handles;      /* array size */
 	uint32_t first_free;       /* no free handle below this */
-	struct vgshim_hash by_obj; /* object -> handle, as the kernel's prime lookup */
 
 	/* ctx_lock: the context, held across its creation on the host; ctx
 	 * is also stored atomically, last, so that a set context is seen
@@ -314,9 +326,13 @@ struct vgshim_dev {
 	struct vgshim_config env_cfg; /* what the environment said */
 	struct vgshim_region region;
 	uint64_t region_in_use, region_peak;
-	uint64_t next_offset;
 	uint64_t guest_bytes;
-	struct vgshim_hash by_offset;
+	struct vgshim_offsets {
+		struct vgshim_obj **slots; /* by offset slot */
+		uint32_t num_slots, cap;
+		uint32_t *free;            /* freed slots, the last freed on top */
+		uint32_t num_free;
+	} offsets;
 	struct vgshim_hash mem_by_id;  /* host registry: blob_id -> hostmem */
 	struct vgshim_event *events;   /* sorted by deadline */
 	uint64_t events_pending;       /* queued or being answered */
@@ -376,9 +392,17 @@ bool vgshim_obj_tryget(struct vgshim_obj *obj);
 void vgshim_obj_put(struct vgshim_obj *obj);
 /* An object never published: nothing refers to it, the host may. */
 void vgshim_obj_discard(struct vgshim_obj *obj);
+/* Its memory, once nothing can reach it. */
+void vgshim_obj_free(struct vgshim_obj *obj);
 /* The object at a fake offset (sub-range with partial mmap), with a
  * reference, or NULL. */
 struct vgshim_obj *vgshim_obj_by_offset(uint64_t off, uint64_t *obj_off);
+
+/* fake offsets (vgshim_offset.c), dev.lock held */
+int vgshim_offset_alloc(struct vgshim_obj *obj); /* sets obj->offset */
+void vgshim_offset_free(struct vgshim_obj *obj);
+struct vgshim_obj *vgshim_offset_lookup(uint64_t off, uint64_t *obj_off);
+void vgshim_offsets_fini(void);
 /* Host memory for an object: memfd of the host object or fresh. */
 int vgshim_obj_memfd(struct vgshim_obj *obj);
 static inline bool vgshim_obj_region_reserved(struct vgshim_obj *obj)

@@ -263,24 +263,13 @@ static int vgshim_create_blob(struct vgshim_file *f, struct drm_virtgpu_resource
 	vgshim_host_created(obj);
 
 	vgshim_lock();
-	if (!ret && d->next_offset + size < d->next_offset)
-		ret = -ENOSPC;
-	if (!ret) {
-		obj->offset = d->next_offset;
-		/* every kernel before the hint: map at creation */
-		if (obj->vram && obj->mappable && !deferred)
-			ret = vgshim_vram_map(obj);
-	}
-	if (!ret && vgshim_hash_put(&d->by_offset, obj->offset, obj)) {
-		d->next_offset += size;
-		if (obj->region_reserved) {
-			/* the MAP_BLOB went out: let the host answer it, then UNREF */
-			vgshim_unlock();
-			VGSHIM_INC(live_objects);
-			vgshim_obj_put(obj);
-			return -ENOMEM;
-		}
-		ret = -ENOMEM;
+	if (!ret)
+		ret = vgshim_offset_alloc(obj);
+	/* every kernel before the hint: map at creation */
+	if (!ret && obj->vram && obj->mappable && !deferred) {
+		ret = vgshim_vram_map(obj);
+		if (ret)
+			vgshim_offset_free(obj);
 	}
 	if (ret) {
 		if (guest)
@@ -289,7 +278,6 @@ static int vgshim_create_blob(struct vgshim_file *f, struct drm_virtgpu_resource
 		vgshim_obj_discard(obj);
 		return ret;
 	}
-	d->next_offset += size;
 	vgshim_unlock();
 	VGSHIM_INC(live_objects);
 	ret = vgshim_file_add_handle(f, obj, &handle);
