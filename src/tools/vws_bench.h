@@ -23,8 +23,8 @@
 
 /* The model's host latencies for the alloc workload, calibrated on the
  * real host (docs/performance.md, "Host latencies"). */
-#define VWS_BENCH_MAP_LATENCY_US 300
-#define VWS_BENCH_CREATE_LATENCY_US 300
+#define VWS_BENCH_MAP_LATENCY_US 0
+#define VWS_BENCH_CREATE_LATENCY_US 70
 
 enum vws_bench_strategy {
 	VWS_BENCH_EAGER,

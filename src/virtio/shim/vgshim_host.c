@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "vgshim_priv.h"
@@ -290,6 +291,8 @@ static void *vgshim_host_thread(void *arg)
 	struct vgshim_dev *d = &vgshim_dev;
 
 	(void)arg;
+	/* the latencies are the host's, not the timer's: no slack added */
+	prctl(PR_SET_TIMERSLACK, 1000ul, 0, 0, 0);
 	vgshim_lock();
 	while (!d->host_thread_stop) {
 		struct vgshim_event *ev = d->events;
@@ -363,21 +366,26 @@ static struct vgshim_event *vgshim_host_event(enum vgshim_event_kind kind, struc
 }
 
 /* Is the event answered at once, in the caller's thread? With no latency
- * and nothing queued before it: answers stay in order, and different
- * objects' answers may run in different threads at the same time. */
-static bool vgshim_host_immediate_locked(const struct vgshim_obj *obj)
+ * and the host done with what came before: an object's own events are
+ * ordered by the references they hold (its UNREF cannot be sent while its
+ * MAP_BLOB is queued), fences by the queue, which must be empty for one.
+ * Different objects' answers may run in different threads at once. */
+static bool vgshim_host_immediate_locked(enum vgshim_event_kind kind, const struct vgshim_obj *obj)
 {
 	const struct vgshim_dev *d = &vgshim_dev;
 
-	return !d->cfg.map_latency_us && !d->host_thread_running && !d->host_held &&
-	       !d->events && !d->host_pumping && !(obj && obj->host_ready_ns > vgshim_now_ns());
+	if (d->cfg.map_latency_us || d->host_held)
+		return false;
+	if (kind == VGSHIM_EV_FENCE)
+		return !d->host_thread_running && !d->events && !d->host_pumping;
+	return !(obj && obj->host_ready_ns > vgshim_now_ns());
 }
 
 void vgshim_host_send_map(struct vgshim_obj *obj)
 {
 	/* nothing to do outside the lock (vgshim_vram_prepare made the
 	 * memory): answered here, or queued */
-	if (vgshim_host_immediate_locked(obj)) {
+	if (vgshim_host_immediate_locked(VGSHIM_EV_MAP, obj)) {
 		vgshim_host_answer_map(obj);
 		pthread_cond_broadcast(&vgshim_dev.cond);
 		return;
@@ -416,7 +424,7 @@ void vgshim_host_send(enum vgshim_event_kind kind, struct vgshim_obj *obj,
 	vgshim_lock();
 	if (kind == VGSHIM_EV_UNREF)
 		vgshim_offset_free(obj);
-	if (vgshim_host_immediate_locked(obj)) {
+	if (vgshim_host_immediate_locked(kind, obj)) {
 		vgshim_host_answer_locked(&ev);
 		pthread_cond_broadcast(&vgshim_dev.cond);
 		vgshim_unlock();
