@@ -67,10 +67,18 @@ void vgshim_fence_finish(struct vgshim_fence *fence)
 	vgshim_fence_free(fence);
 }
 
+/* The real host's completions (the watcher, a lost or closed connection):
+ * pending for vgshim_host_drain() until the fence's fds are closed, as
+ * the simulated host's answers are. */
 void vgshim_fence_complete(struct vgshim_fence *fence)
 {
 	vgshim_lock();
 	vgshim_fence_signal_locked(fence);
+	vgshim_dev.events_pending++;
 	vgshim_unlock();
 	vgshim_fence_finish(fence);
+	vgshim_lock();
+	vgshim_dev.events_pending--;
+	pthread_cond_broadcast(&vgshim_dev.cond);
+	vgshim_unlock();
 }
