@@ -233,6 +233,8 @@ static void vgshim_host_answer_unref(struct vgshim_obj *obj)
 static void vgshim_host_answer_locked(struct vgshim_event *ev)
 {
 	switch (ev->kind) {
+	case VGSHIM_EV_CREATE:
+		break;
 	case VGSHIM_EV_MAP:
 		vgshim_host_answer_map(ev->obj);
 		break;
@@ -249,6 +251,12 @@ static void vgshim_host_answer_locked(struct vgshim_event *ev)
 static void vgshim_host_answer_unlocked(struct vgshim_event *ev)
 {
 	switch (ev->kind) {
+	case VGSHIM_EV_CREATE:
+		/* host memory of a blob_id 0 object: made by the host while it
+		 * creates, not at the guest's first map */
+		vgshim_obj_memfd(ev->obj);
+		vgshim_obj_put(ev->obj);
+		break;
 	case VGSHIM_EV_MAP:
 		vgshim_obj_put(ev->obj); /* the command's reference */
 		break;
@@ -322,11 +330,15 @@ static void vgshim_host_enqueue_locked(struct vgshim_event *ev)
 	struct vgshim_event **pos;
 	uint64_t start = vgshim_now_ns();
 
-	if (ev->obj && ev->obj->host_ready_ns > start)
-		start = ev->obj->host_ready_ns;
-	ev->deadline_ns = start + d->cfg.map_latency_us * 1000ull;
-	if (ev->obj)
-		ev->obj->host_ready_ns = ev->deadline_ns;
+	if (ev->kind == VGSHIM_EV_CREATE) {
+		ev->deadline_ns = ev->obj->host_ready_ns; /* set when it was sent */
+	} else {
+		if (ev->obj && ev->obj->host_ready_ns > start)
+			start = ev->obj->host_ready_ns;
+		ev->deadline_ns = start + d->cfg.map_latency_us * 1000ull;
+		if (ev->obj)
+			ev->obj->host_ready_ns = ev->deadline_ns;
+	}
 	for (pos = &d->events; *pos && (*pos)->deadline_ns <= ev->deadline_ns; pos = &(*pos)->next)
 		;
 	ev->next = *pos;
@@ -438,6 +450,14 @@ void vgshim_host_send(enum vgshim_event_kind kind, struct vgshim_obj *obj,
 	vgshim_unlock();
 	/* queued while the host is held, or behind what is queued */
 	vgshim_host_pump();
+}
+
+void vgshim_host_send_create(struct vgshim_obj *obj)
+{
+	vgshim_obj_get(obj);
+	vgshim_lock();
+	vgshim_host_enqueue_locked(vgshim_host_event(VGSHIM_EV_CREATE, obj, NULL));
+	vgshim_unlock();
 }
 
 /* Stops the host thread (reconfiguration: no event pending), dev.lock held. */

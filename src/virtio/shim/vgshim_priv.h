@@ -284,6 +284,7 @@ enum vgshim_fd_kind {
 
 /* Host events, answered after the latency. */
 enum vgshim_event_kind {
+	VGSHIM_EV_CREATE,  /* the host's creation work done: its memory made */
 	VGSHIM_EV_MAP,
 	VGSHIM_EV_UNREF,
 	VGSHIM_EV_FENCE,
@@ -461,6 +462,8 @@ int vgshim_host_resolve(struct vgshim_obj *obj);
 void vgshim_host_fini_registry(void); /* dev.lock held */
 void vgshim_host_stop_locked(void);   /* dev.lock held */
 void vgshim_host_created(struct vgshim_obj *obj); /* the host starts creating it */
+/* obj is published: the host makes its memory when it is done creating */
+void vgshim_host_send_create(struct vgshim_obj *obj);
 
 /* Completes a submission: objects idle, out-syncobjs signalled, the
  * out-fence fd readable; frees the fence. No lock held. */

@@ -280,6 +280,11 @@ static int vgshim_create_blob(struct vgshim_file *f, struct drm_virtgpu_resource
 	}
 	vgshim_unlock();
 	VGSHIM_INC(live_objects);
+	/* a host that takes time to create makes the memory then, in its
+	 * own time (with none, it is made at the first need) */
+	if (d->cfg.create_latency_us && obj->vram && !obj->host_missing &&
+	    atomic_load(&obj->memfd) < 0)
+		vgshim_host_send_create(obj);
 	ret = vgshim_file_add_handle(f, obj, &handle);
 	if (ret) {
 		vgshim_obj_put(obj);
