@@ -138,6 +138,10 @@ int vws_bench_raw_close(int fd, uint32_t handle);
 int vws_bench_syscalls_open(void);
 void vws_bench_syscalls_start(int fd);
 int64_t vws_bench_syscalls_stop(int fd);
+/* The same for futex calls only (lock waits and wakes); start with
+ * vws_bench_syscalls_start. */
+int vws_bench_futex_open(void);
+int64_t vws_bench_futex_stop(int fd);
 /* Median of v (sorts it); NAN for n = 0. */
 double vws_bench_median(double *v, unsigned n);
 

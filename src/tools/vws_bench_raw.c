@@ -85,17 +85,17 @@ int vws_bench_raw_close(int fd, uint32_t handle)
 
 /* ---- syscalls of the calling thread ---- */
 
-static long vws_bench_tracepoint_id(void)
+static long vws_bench_tracepoint_id(const char *event)
 {
-	static const char *const paths[] = {
-		"/sys/kernel/tracing/events/raw_syscalls/sys_enter/id",
-		"/sys/kernel/debug/tracing/events/raw_syscalls/sys_enter/id",
-	};
+	static const char *const roots[] = { "/sys/kernel/tracing", "/sys/kernel/debug/tracing" };
 
-	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
-		FILE *f = fopen(paths[i], "re");
+	for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]); i++) {
+		char path[160];
+		FILE *f;
 		long id;
 
+		snprintf(path, sizeof(path), "%s/events/%s/id", roots[i], event);
+		f = fopen(path, "re");
 		if (!f)
 			continue;
 		if (fscanf(f, "%ld", &id) != 1)
@@ -107,14 +107,11 @@ static long vws_bench_tracepoint_id(void)
 	return -1;
 }
 
-int vws_bench_syscalls_open(void)
+static int vws_bench_perf_open(long id)
 {
-	static long id = -2;
 	struct perf_event_attr a;
 	long fd;
 
-	if (id == -2)
-		id = vws_bench_tracepoint_id();
 	if (id < 0)
 		return -ENOTSUP;
 	memset(&a, 0, sizeof(a));
@@ -127,6 +124,29 @@ int vws_bench_syscalls_open(void)
 	return fd < 0 ? -errno : (int)fd;
 }
 
+/* raw_syscalls/sys_enter: every syscall; syscalls/sys_enter_futex: the
+ * waits and wakes of contended locks. */
+static int vws_bench_tracepoint_open(const char *event, long *id)
+{
+	if (*id == -2)
+		*id = vws_bench_tracepoint_id(event);
+	return vws_bench_perf_open(*id);
+}
+
+int vws_bench_syscalls_open(void)
+{
+	static long id = -2;
+
+	return vws_bench_tracepoint_open("raw_syscalls/sys_enter", &id);
+}
+
+int vws_bench_futex_open(void)
+{
+	static long id = -2;
+
+	return vws_bench_tracepoint_open("syscalls/sys_enter_futex", &id);
+}
+
 void vws_bench_syscalls_start(int fd)
 {
 	if (fd >= 0) {
@@ -137,8 +157,8 @@ void vws_bench_syscalls_start(int fd)
 
 /* Syscalls since start (the disable ioctl itself is not counted: the
  * tracepoint fires on entry, before it takes effect, and is the one
- * subtracted). */
-int64_t vws_bench_syscalls_stop(int fd)
+ * subtracted; a futex counter sees no ioctl). */
+static int64_t vws_bench_counter_stop(int fd, bool all_syscalls)
 {
 	uint64_t n = 0;
 
@@ -147,5 +167,15 @@ int64_t vws_bench_syscalls_stop(int fd)
 	ioctl(fd, PERF_EVENT_IOC_DISABLE, 0);
 	if (read(fd, &n, sizeof(n)) != sizeof(n))
 		return -1;
-	return n ? (int64_t)n - 1 : 0;
+	return n && all_syscalls ? (int64_t)n - 1 : (int64_t)n;
+}
+
+int64_t vws_bench_syscalls_stop(int fd)
+{
+	return vws_bench_counter_stop(fd, true);
+}
+
+int64_t vws_bench_futex_stop(int fd)
+{
+	return vws_bench_counter_stop(fd, false);
 }

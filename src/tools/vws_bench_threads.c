@@ -45,18 +45,37 @@ struct vws_bench_worker {
 	void *ptr;                /* cached: what the map must return */
 	unsigned iterations;
 	int ret;
+	bool futex_only;          /* count futex calls (lock waits), not all syscalls */
+	int counter;              /* the counter's fd */
 	int64_t syscalls;         /* -1: not countable */
 	uint64_t t0, t1;          /* its loop, CLOCK_MONOTONIC ns */
 	pthread_barrier_t *go;
 	pthread_t thread;
 };
 
+/* A worker's loop starts: everyone at once, timed and counted. */
+static void vws_bench_worker_begin(struct vws_bench_worker *w)
+{
+	w->counter = w->futex_only ? vws_bench_futex_open() : vws_bench_syscalls_open();
+	pthread_barrier_wait(w->go);
+	vws_bench_syscalls_start(w->counter);
+	w->t0 = vws_bench_now_ns();
+}
+
+static void vws_bench_worker_end(struct vws_bench_worker *w)
+{
+	w->t1 = vws_bench_now_ns();
+	w->syscalls = w->futex_only ? vws_bench_futex_stop(w->counter) :
+				      vws_bench_syscalls_stop(w->counter);
+	if (w->counter >= 0)
+		close(w->counter);
+}
+
 static void *vws_bench_raw_syscalls_loop(void *arg)
 {
 	struct vws_bench_worker *w = arg;
 
-	pthread_barrier_wait(w->go);
-	w->t0 = vws_bench_now_ns();
+	vws_bench_worker_begin(w);
 	for (unsigned i = 0; i < w->iterations && !w->ret; i++) {
 		int fd = memfd_create("vws-bench", MFD_CLOEXEC);
 		char *p;
@@ -76,7 +95,7 @@ static void *vws_bench_raw_syscalls_loop(void *arg)
 		}
 		close(fd);
 	}
-	w->t1 = vws_bench_now_ns();
+	vws_bench_worker_end(w);
 	return NULL;
 }
 
@@ -84,8 +103,7 @@ static void *vws_bench_raw_ioctls_loop(void *arg)
 {
 	struct vws_bench_worker *w = arg;
 
-	pthread_barrier_wait(w->go);
-	w->t0 = vws_bench_now_ns();
+	vws_bench_worker_begin(w);
 	for (unsigned i = 0; i < w->iterations && !w->ret; i++) {
 		uint32_t h;
 		char *p;
@@ -103,7 +121,7 @@ static void *vws_bench_raw_ioctls_loop(void *arg)
 		if (vws_bench_raw_close(w->fd, h) && !w->ret)
 			w->ret = -EIO;
 	}
-	w->t1 = vws_bench_now_ns();
+	vws_bench_worker_end(w);
 	return NULL;
 }
 
@@ -111,8 +129,7 @@ static void *vws_bench_raw_create_loop(void *arg)
 {
 	struct vws_bench_worker *w = arg;
 
-	pthread_barrier_wait(w->go);
-	w->t0 = vws_bench_now_ns();
+	vws_bench_worker_begin(w);
 	for (unsigned i = 0; i < w->iterations && !w->ret; i++) {
 		uint32_t h;
 
@@ -120,7 +137,7 @@ static void *vws_bench_raw_create_loop(void *arg)
 		if (!w->ret && vws_bench_raw_close(w->fd, h))
 			w->ret = -EIO;
 	}
-	w->t1 = vws_bench_now_ns();
+	vws_bench_worker_end(w);
 	return NULL;
 }
 
@@ -128,15 +145,14 @@ static void *vws_bench_winsys_create_loop(void *arg)
 {
 	struct vws_bench_worker *w = arg;
 
-	pthread_barrier_wait(w->go);
-	w->t0 = vws_bench_now_ns();
+	vws_bench_worker_begin(w);
 	for (unsigned i = 0; i < w->iterations && !w->ret; i++) {
 		struct vws_bench_obj obj;
 
 		w->ret = vws_bench_alloc(w->dev, VWS_BENCH_DEFERRED, VWS_BENCH_THREAD_SIZE, &obj);
 		vws_bench_free(&obj);
 	}
-	w->t1 = vws_bench_now_ns();
+	vws_bench_worker_end(w);
 	return NULL;
 }
 
@@ -146,8 +162,7 @@ static void *vws_bench_cpu_loop(void *arg)
 {
 	struct vws_bench_worker *w = arg;
 
-	pthread_barrier_wait(w->go);
-	w->t0 = vws_bench_now_ns();
+	vws_bench_worker_begin(w);
 	for (unsigned i = 0; i < w->iterations && !w->ret; i++) {
 		volatile uint64_t *p = malloc(256);
 
@@ -159,7 +174,7 @@ static void *vws_bench_cpu_loop(void *arg)
 			p[k] = i + (unsigned)k;
 		free((void *)p);
 	}
-	w->t1 = vws_bench_now_ns();
+	vws_bench_worker_end(w);
 	return NULL;
 }
 
@@ -167,8 +182,7 @@ static void *vws_bench_winsys_loop(void *arg)
 {
 	struct vws_bench_worker *w = arg;
 
-	pthread_barrier_wait(w->go);
-	w->t0 = vws_bench_now_ns();
+	vws_bench_worker_begin(w);
 	for (unsigned i = 0; i < w->iterations && !w->ret; i++) {
 		struct vws_bench_obj obj;
 
@@ -180,7 +194,7 @@ static void *vws_bench_winsys_loop(void *arg)
 			((volatile char *)obj.ptr)[0] = (char)i;
 		vws_bench_free(&obj);
 	}
-	w->t1 = vws_bench_now_ns();
+	vws_bench_worker_end(w);
 	return NULL;
 }
 
@@ -196,29 +210,20 @@ __attribute__((noinline)) void *vws_bench_baseline_map(void *const *slot)
 static void *vws_bench_baseline_loop(void *arg)
 {
 	struct vws_bench_worker *w = arg;
-	int sfd = vws_bench_syscalls_open();
 
-	pthread_barrier_wait(w->go);
-	vws_bench_syscalls_start(sfd);
-	w->t0 = vws_bench_now_ns();
+	vws_bench_worker_begin(w);
 	for (unsigned i = 0; i < w->iterations; i++)
 		if (vws_bench_baseline_map(&w->ptr) != w->ptr)
 			w->ret = -EIO;
-	w->t1 = vws_bench_now_ns();
-	w->syscalls = vws_bench_syscalls_stop(sfd);
-	if (sfd >= 0)
-		close(sfd);
+	vws_bench_worker_end(w);
 	return NULL;
 }
 
 static void *vws_bench_cached_loop(void *arg)
 {
 	struct vws_bench_worker *w = arg;
-	int sfd = vws_bench_syscalls_open();
 
-	pthread_barrier_wait(w->go);
-	vws_bench_syscalls_start(sfd);
-	w->t0 = vws_bench_now_ns();
+	vws_bench_worker_begin(w);
 	for (unsigned i = 0; i < w->iterations; i++) {
 		void *p;
 
@@ -227,10 +232,7 @@ static void *vws_bench_cached_loop(void *arg)
 			break;
 		}
 	}
-	w->t1 = vws_bench_now_ns();
-	w->syscalls = vws_bench_syscalls_stop(sfd);
-	if (sfd >= 0)
-		close(sfd);
+	vws_bench_worker_end(w);
 	return NULL;
 }
 
@@ -318,6 +320,7 @@ int vws_bench_threads(struct vws_bench_env *env)
 		{ .fn = vws_bench_raw_create_loop, .iterations = 10 * o->thread_iterations },
 		{ .fn = vws_bench_winsys_create_loop, .iterations = 10 * o->thread_iterations },
 	};
+	int64_t futex[NUM_STACKS] = { 0 };
 	struct vws_device *dev;
 	char row[64];
 	double rel;
@@ -327,6 +330,7 @@ int vws_bench_threads(struct vws_bench_env *env)
 	if (ret)
 		return ret;
 	for (int s = 0; s < NUM_STACKS; s++) {
+		proto[s].futex_only = true;
 		proto[s].dev = dev;
 		/* the raw ioctls go to the winsys's own DRM file, as a second
 		 * user of one device would */
@@ -335,12 +339,15 @@ int vws_bench_threads(struct vws_bench_env *env)
 	for (unsigned r = 0; r < rounds && !ret; r++) {
 		for (int s = 0; s < NUM_STACKS && !ret; s++) {
 			for (unsigned n = 1; n <= 2 && !ret; n++) {
+				int64_t fx;
 				uint64_t ns;
 
 				vws_bench_progress(env, "[threads] round %u/%u: %s, %u thread%s", r + 1,
 						   rounds, names[s], n, n > 1 ? "s" : "");
-				ns = vws_bench_run_workers(&proto[s], n, NULL, NULL, NULL, &ret);
+				ns = vws_bench_run_workers(&proto[s], n, NULL, NULL, &fx, &ret);
 				ops[s][n - 1][r] = ns ? (double)n * proto[s].iterations * 1e9 / ns : 0;
+				if (n == 2)
+					futex[s] = fx < 0 || futex[s] < 0 ? -1 : futex[s] + fx;
 			}
 			up[s][r] = ops[s][0][r] ? ops[s][1][r] / ops[s][0][r] : 0;
 		}
@@ -361,6 +368,8 @@ int vws_bench_threads(struct vws_bench_env *env)
 		       env->on_model ? " (the kernel model)" : "");
 	vws_bench_note("threads", "no map: %u x (allocate, free) per thread; baseline: malloc, 32 "
 				  "stores, free", 10 * o->thread_iterations);
+	vws_bench_note("threads", "futex calls: lock waits and wakes (kernel tracepoint), all "
+				  "rounds of the 2-thread runs, per object life");
 	for (int s = 0; s < NUM_STACKS; s++) {
 		snprintf(row, sizeof(row), "%s, 1 thread", names[s]);
 		vws_bench_single("threads", row, "throughput", "ops/s",
@@ -370,6 +379,12 @@ int vws_bench_threads(struct vws_bench_env *env)
 				 vws_bench_median(ops[s][1], rounds));
 		snprintf(row, sizeof(row), "%s 2 vs 1", names[s]);
 		vws_bench_single("threads", row, "speed-up", "x", vws_bench_median(up[s], rounds));
+		/* a thread waiting for the other's lock: what serialises them,
+		 * seen even when the machine has no second CPU to give */
+		snprintf(row, sizeof(row), "%s, 2 threads", names[s]);
+		vws_bench_single("threads", row, "futex calls per op", "",
+				 futex[s] < 0 ? NAN : (double)futex[s] / ((double)rounds * 2 *
+									   proto[s].iterations));
 	}
 	for (int s = 0; s < 3; s++)
 		env->thread_speedup[s] = vws_bench_median(up[s], rounds);
