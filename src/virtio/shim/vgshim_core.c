@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -43,6 +44,20 @@ void vgshim_mutex_init(pthread_mutex_t *m)
 	pthread_mutexattr_settype(&a, PTHREAD_MUTEX_ADAPTIVE_NP);
 	pthread_mutex_init(m, &a);
 	pthread_mutexattr_destroy(&a);
+}
+
+void vgshim_spin_lock(_Atomic uint32_t *l)
+{
+	unsigned spins = 0;
+
+	while (atomic_exchange_explicit(l, 1, memory_order_acquire)) {
+		while (atomic_load_explicit(l, memory_order_relaxed)) {
+			if (++spins % 64 == 0)
+				sched_yield(); /* the holder may be preempted */
+			else
+				__builtin_ia32_pause();
+		}
+	}
 }
 
 void vgshim_wait_until(uint64_t deadline_ns)
@@ -405,7 +420,7 @@ int vgshim_object_info(int node_fd, uint32_t handle, struct vgshim_object_info *
 		.region_reserved = o->region_reserved,
 		.region_offset = o->region_offset,
 		.map_state = o->vram && o->mappable ? o->map_state : -1,
-		.handles = atomic_load(&o->handles),
+		.handles = vgshim_obj_handles(o),
 		.mappings = atomic_load(&o->mappings),
 	};
 	vgshim_unlock();

@@ -9,6 +9,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "vgshim_priv.h"
 
@@ -18,12 +19,13 @@ struct vgshim_shard {
 	uint64_t v[VGSHIM_NUM_COUNTERS];
 	struct vgshim_shard *next;      /* all shards */
 	struct vgshim_shard *next_free; /* shards of exited threads */
-	/* the thread's last CREATE_BLOB as sent (tests), under its own
-	 * lock, which only a reader of it contends for */
-	pthread_mutex_t blob_lock;
-	uint64_t blob_time;
-	size_t blob_size;
-	unsigned char blob[64];
+	/* the thread's last CREATE_BLOB as sent (tests): a sequence lock
+	 * (odd while its owner writes), so that keeping it costs no atomic
+	 * read-modify-write */
+	_Atomic uint64_t blob_seq;
+	_Atomic uint64_t blob_time;
+	_Atomic uint64_t blob_size;
+	_Atomic uint64_t blob[8];
 };
 
 static struct {
@@ -72,7 +74,6 @@ static struct vgshim_shard *vgshim_shard_acquire(void)
 		/* not fault-injected: counting must not change what it counts */
 		s = calloc(1, sizeof(*s));
 		if (s) {
-			pthread_mutex_init(&s->blob_lock, NULL);
 			s->next = vgshim_shards.all;
 			vgshim_shards.all = s;
 		}
@@ -122,34 +123,57 @@ void vgshim_counters_sum(struct vgshim_counters *out)
 void vgshim_note_blob(const void *arg, size_t size)
 {
 	struct vgshim_shard *s = vgshim_shard_mine();
+	uint64_t seq, w[8] = { 0 };
+	struct timespec ts;
 
 	if (!s)
 		return; /* not kept: the counters' spill has no room for it */
-	pthread_mutex_lock(&s->blob_lock);
-	s->blob_time = vgshim_now_ns();
-	s->blob_size = size;
-	memcpy(s->blob, arg, size < sizeof(s->blob) ? size : sizeof(s->blob));
-	pthread_mutex_unlock(&s->blob_lock);
+	memcpy(w, arg, size < sizeof(w) ? size : sizeof(w));
+	/* a coarse clock: which thread's call was last only matters when
+	 * they are apart */
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	seq = atomic_load_explicit(&s->blob_seq, memory_order_relaxed);
+	atomic_store_explicit(&s->blob_seq, seq + 1, memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
+	for (size_t i = 0; i < 8; i++)
+		atomic_store_explicit(&s->blob[i], w[i], memory_order_relaxed);
+	atomic_store_explicit(&s->blob_size, size, memory_order_relaxed);
+	atomic_store_explicit(&s->blob_time,
+			      (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec,
+			      memory_order_relaxed);
+	atomic_store_explicit(&s->blob_seq, seq + 2, memory_order_release);
 }
 
 size_t vgshim_last_create_blob(void *buf, size_t size)
 {
-	uint64_t best = 0;
+	uint64_t best = 0, w[8], best_w[8];
 	size_t n = 0;
 
 	pthread_mutex_lock(&vgshim_shards.lock);
 	for (struct vgshim_shard *s = vgshim_shards.all; s; s = s->next) {
-		pthread_mutex_lock(&s->blob_lock);
-		if (s->blob_size && s->blob_time >= best) {
-			size_t copy = s->blob_size < size ? s->blob_size : size;
+		uint64_t s1, s2, t, sz;
 
-			best = s->blob_time;
-			n = s->blob_size;
-			memcpy(buf, s->blob, copy < sizeof(s->blob) ? copy : sizeof(s->blob));
+		do {
+			s1 = atomic_load_explicit(&s->blob_seq, memory_order_acquire);
+			for (size_t i = 0; i < 8; i++)
+				w[i] = atomic_load_explicit(&s->blob[i], memory_order_relaxed);
+			sz = atomic_load_explicit(&s->blob_size, memory_order_relaxed);
+			t = atomic_load_explicit(&s->blob_time, memory_order_relaxed);
+			atomic_thread_fence(memory_order_acquire);
+			s2 = atomic_load_explicit(&s->blob_seq, memory_order_relaxed);
+		} while (s1 != s2 || (s1 & 1));
+		if (sz && t >= best) {
+			best = t;
+			n = sz;
+			memcpy(best_w, w, sizeof(w));
 		}
-		pthread_mutex_unlock(&s->blob_lock);
 	}
 	pthread_mutex_unlock(&vgshim_shards.lock);
+	if (n) {
+		size_t copy = n < size ? n : size;
+
+		memcpy(buf, best_w, copy < sizeof(best_w) ? copy : sizeof(best_w));
+	}
 	return n;
 }
 
@@ -162,9 +186,7 @@ void vgshim_counters_zero(void)
 	for (struct vgshim_shard *s = vgshim_shards.all; s; s = s->next) {
 		for (size_t i = 0; i < VGSHIM_NUM_COUNTERS; i++)
 			__atomic_store_n(&s->v[i], 0, __ATOMIC_RELAXED);
-		pthread_mutex_lock(&s->blob_lock);
-		s->blob_size = 0;
-		pthread_mutex_unlock(&s->blob_lock);
+		atomic_store(&s->blob_size, 0);
 	}
 	pthread_mutex_unlock(&vgshim_shards.lock);
 }

@@ -27,7 +27,6 @@ struct vgshim_obj *vgshim_obj_new(void)
 		return NULL;
 	atomic_init(&obj->kref, 1);
 	atomic_init(&obj->memfd, -1);
-	vgshim_mutex_init(&obj->files_lock);
 	/* resource ids wrap, skipping 0 */
 	do
 		id = atomic_fetch_add_explicit(&vgshim_dev.next_res_id, 1, memory_order_relaxed);
@@ -78,7 +77,6 @@ void vgshim_obj_discard(struct vgshim_obj *obj)
 
 void vgshim_obj_free(struct vgshim_obj *obj)
 {
-	pthread_mutex_destroy(&obj->files_lock);
 	free(obj->more_files);
 	free(obj);
 }
@@ -112,41 +110,52 @@ static uint32_t vgshim_obj_file_handle(struct vgshim_obj *obj, const struct vgsh
 {
 	uint32_t h = 0;
 
-	pthread_mutex_lock(&obj->files_lock);
+	vgshim_spin_lock(&obj->files_lock);
 	if (obj->file0.file == f)
 		h = obj->file0.handle;
 	for (uint32_t i = 0; i < obj->num_more_files && !h; i++)
 		if (obj->more_files[i].file == f)
 			h = obj->more_files[i].handle;
-	pthread_mutex_unlock(&obj->files_lock);
+	vgshim_spin_unlock(&obj->files_lock);
 	return h;
 }
 
 static int vgshim_obj_file_add(struct vgshim_obj *obj, struct vgshim_file *f, uint32_t h)
 {
-	int ret = 0;
+	struct vgshim_obj_handle *spare = NULL, *old;
+	uint32_t cap = 0;
 
-	pthread_mutex_lock(&obj->files_lock);
-	if (!obj->file0.file) {
-		obj->file0 = (struct vgshim_obj_handle){ f, h };
-	} else {
-		struct vgshim_obj_handle *m = vgshim_realloc(obj->more_files,
-							     (obj->num_more_files + 1) * sizeof(*m));
-
-		if (m) {
-			m[obj->num_more_files++] = (struct vgshim_obj_handle){ f, h };
-			obj->more_files = m;
-		} else {
-			ret = -ENOMEM;
+	/* a second file's entry: the array is made outside the spinlock */
+	for (;;) {
+		vgshim_spin_lock(&obj->files_lock);
+		if (!obj->file0.file) {
+			obj->file0 = (struct vgshim_obj_handle){ f, h };
+			vgshim_spin_unlock(&obj->files_lock);
+			free(spare);
+			return 0;
 		}
+		if (spare && obj->num_more_files < cap) {
+			old = obj->more_files;
+			if (obj->num_more_files)
+				memcpy(spare, old, obj->num_more_files * sizeof(*spare));
+			spare[obj->num_more_files++] = (struct vgshim_obj_handle){ f, h };
+			obj->more_files = spare;
+			vgshim_spin_unlock(&obj->files_lock);
+			free(old);
+			return 0;
+		}
+		cap = obj->num_more_files + 1;
+		vgshim_spin_unlock(&obj->files_lock);
+		free(spare);
+		spare = vgshim_calloc(cap, sizeof(*spare));
+		if (!spare)
+			return -ENOMEM;
 	}
-	pthread_mutex_unlock(&obj->files_lock);
-	return ret;
 }
 
 static void vgshim_obj_file_del(struct vgshim_obj *obj, const struct vgshim_file *f)
 {
-	pthread_mutex_lock(&obj->files_lock);
+	vgshim_spin_lock(&obj->files_lock);
 	if (obj->file0.file == f) {
 		obj->file0 = obj->num_more_files ? obj->more_files[--obj->num_more_files] :
 						   (struct vgshim_obj_handle){ NULL, 0 };
@@ -158,7 +167,17 @@ static void vgshim_obj_file_del(struct vgshim_obj *obj, const struct vgshim_file
 			}
 		}
 	}
-	pthread_mutex_unlock(&obj->files_lock);
+	vgshim_spin_unlock(&obj->files_lock);
+}
+
+uint32_t vgshim_obj_handles(struct vgshim_obj *obj)
+{
+	uint32_t n;
+
+	vgshim_spin_lock(&obj->files_lock);
+	n = (obj->file0.file != NULL) + obj->num_more_files;
+	vgshim_spin_unlock(&obj->files_lock);
+	return n;
 }
 
 bool vgshim_file_has_handle(struct vgshim_file *f, struct vgshim_obj *obj)
@@ -192,7 +211,6 @@ static int vgshim_add_handle_locked(struct vgshim_file *f, struct vgshim_obj *ob
 	f->handles[h] = obj;
 	f->first_free = h + 1;
 	vgshim_obj_get(obj);
-	atomic_fetch_add_explicit(&obj->handles, 1, memory_order_relaxed);
 	VGSHIM_INC(live_handles);
 	*handle = h;
 	return 0;
@@ -233,7 +251,6 @@ static struct vgshim_obj *vgshim_remove_handle_locked(struct vgshim_file *f, uin
 	vgshim_obj_file_del(obj, f);
 	if (handle < f->first_free || !f->first_free)
 		f->first_free = handle;
-	atomic_fetch_sub_explicit(&obj->handles, 1, memory_order_relaxed);
 	VGSHIM_DEC(live_handles);
 	return obj;
 }

@@ -139,6 +139,13 @@ void vgshim_hash_fini(struct vgshim_hash *h);
 void vgshim_lock(void);
 void vgshim_unlock(void);
 void vgshim_mutex_init(pthread_mutex_t *m);
+/* For sections of a few instructions: spins, yields when the holder is
+ * not running. */
+void vgshim_spin_lock(_Atomic uint32_t *l);
+static inline void vgshim_spin_unlock(_Atomic uint32_t *l)
+{
+	atomic_store_explicit(l, 0, memory_order_release);
+}
 
 /* ---- counters (vgshim_counters.c): per-thread shards, summed on read ---- */
 #define VGSHIM_CNT_IDX(field) (offsetof(struct vgshim_counters, field) / sizeof(uint64_t))
@@ -180,16 +187,17 @@ struct vgshim_obj {
 	 * submission using it, for its dma-buf, and per call in flight that
 	 * found it. At zero the object is unreachable and its UNREF goes out. */
 	_Atomic uint32_t kref;
-	_Atomic uint32_t handles;  /* GEM handles in all files (reported) */
 	_Atomic uint32_t mappings; /* tracked mappings (reported) */
 	/* Memory behind it (host memory or guest pages): -1 until made, then
 	 * set once. */
 	_Atomic int memfd;
 
-	/* files_lock: which files hold a handle to it, and which (the
-	 * kernel's per-object allow list of its mmap offset, and what an
-	 * import looks for): one inline, more for objects shared by files */
-	pthread_mutex_t files_lock;
+	/* files_lock (a spinlock: a few instructions under it): which files
+	 * hold a handle to it, and which (the kernel's per-object allow list
+	 * of its mmap offset, and what an import looks for): one inline, more
+	 * for objects shared by files; their number is its GEM handles (a
+	 * file has one handle per object at most) */
+	_Atomic uint32_t files_lock;
 	struct vgshim_obj_handle {
 		struct vgshim_file *file;
 		uint32_t handle;
@@ -419,6 +427,7 @@ int vgshim_file_add_handle(struct vgshim_file *f, struct vgshim_obj *obj, uint32
 /* The file's handle for obj, adding one if it has none (import). */
 int vgshim_file_find_or_add(struct vgshim_file *f, struct vgshim_obj *obj, uint32_t *handle);
 bool vgshim_file_has_handle(struct vgshim_file *f, struct vgshim_obj *obj);
+uint32_t vgshim_obj_handles(struct vgshim_obj *obj); /* GEM handles in all files */
 int vgshim_file_close_handle(struct vgshim_file *f, uint32_t handle);
 struct vgshim_file *vgshim_file_new(void);
 static inline void vgshim_file_get(struct vgshim_file *f)
