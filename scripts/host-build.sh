@@ -45,20 +45,7 @@ fi
 # epoxy, gbm, libdrm and vulkan with venus; python3-yaml for its codegen).
 need=(meson ninja-build pkg-config gcc libc6-dev xz-utils patch python3 python3-yaml
       libepoxy-dev libgbm-dev libdrm-dev libvulkan-dev)
-installed=" $(dpkg-query -W -f='${Package} ${Status}\n' "${need[@]}" 2>/dev/null |
-	awk '/ install ok installed$/ { printf "%s ", $1 }')"
-missing=()
-for p in "${need[@]}"; do
-	[[ $installed == *" $p "* ]] || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-	echo "host-build: installing ${missing[*]}" >&2
-	SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
-	export DEBIAN_FRONTEND=noninteractive
-	$SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq >&2
-	$SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends \
-		"${missing[@]}" >&2 || die "cannot install ${missing[*]}"
-fi
+bash "$ROOT/scripts/apt-need.sh" host-build "${need[@]}" || die "cannot install build packages"
 
 start=$(date +%s)
 rm -rf "$out/src" "$out/build" "$prefix" "$out/stamp"
@@ -74,14 +61,15 @@ step "unpacking $tarball" tar -xf "$tarball" -C "$out/src" --strip-components=1
 for p in "${patches[@]}"; do
 	step "applying $(basename "$p")" patch -d "$out/src" -p1 --forward --batch -i "$p"
 done
-# Venus only matters here; -Og keeps the 2-core build well under a minute
-# (-O2 more than doubles it) and the renderer is not the hot path (lavapipe
-# is). Static libvirglrenderer: the binaries cannot pick up Debian's 0.10.4
-# library at run time.
+# Unoptimised: the renderer is not the hot path (lavapipe is; dEQP-VK
+# memory.mapping takes as long against this build as against an -Og one),
+# and its three Venus decoder sources dominate the build: -Og costs half
+# as much CPU again, -O2 three times. Static libvirglrenderer: the binaries
+# cannot pick up Debian's 0.10.4 library at run time.
 step "meson setup" meson setup "$out/build" "$out/src" \
 	--prefix="$prefix" --libdir=lib \
 	-Dvenus=true -Dplatforms=egl -Dtests=false \
-	-Ddefault_library=static -Doptimization=g -Ddebug=false -Db_ndebug=true
+	-Ddefault_library=static -Doptimization=0 -Ddebug=false -Db_ndebug=true
 step "ninja" ninja -C "$out/build"
 step "ninja install" ninja -C "$out/build" install
 if [ ! -x "$server" ] || [ ! -x "$prefix/libexec/virgl_render_server" ]; then

@@ -74,7 +74,10 @@ struct vws_device_create_info {
 	 * executable's name. */
 	const char *app_name;
 	/* Size of the host-visible region if the caller knows it (the kernel
-	 * does not report it); 0 = unknown. Used only by the budget helper. */
+	 * does not report it); 0 = unknown. Used by the budget helper and, on
+	 * a kernel that does not validate hints, to refuse with -ENOSPC a
+	 * deferred first map that cannot fit (docs/winsys.md).
+	 * VWS_HOST_VISIBLE_SIZE in the environment overrides it. */
 	uint64_t host_visible_size;
 };
 
@@ -113,8 +116,9 @@ const struct vws_device_info *vws_device_get_info(const struct vws_device *dev);
 int vws_device_get_fd(const struct vws_device *dev);
 
 /* Copies the capset into buf (at most size bytes). Negotiates the version:
- * tries max_version, then lower ones down to 0; *version_out gets the one
- * that worked. -EINVAL/-EOPNOTSUPP when none does. */
+ * tries max_version (at most 255: UINT32_MAX means "the highest there is"),
+ * then lower ones down to 0; *version_out gets the one that worked.
+ * -EINVAL/-EOPNOTSUPP when none does. */
 int vws_device_get_capset(struct vws_device *dev, uint32_t capset_id,
 			  uint32_t max_version, void *buf, size_t size,
 			  uint32_t *version_out);
@@ -141,16 +145,27 @@ struct vws_bo_info {
 	uint32_t gem_handle;
 	uint32_t res_id;
 	uint32_t blob_mem;
-	uint32_t blob_flags;
+	uint32_t blob_flags; /* as created; 0 when !flags_known */
 	uint64_t size;      /* page-rounded */
 	bool deferred;      /* created with the hint and not mapped since */
 	bool hinted;        /* the hint was sent at creation */
 	bool mapped;        /* the cached mapping exists */
 	bool imported;
+	/* blob_flags are known: the object was created on this device (or is
+	 * this device's own export imported back). false for an object another
+	 * device created: the kernel does not report blob flags on import. */
+	bool flags_known;
 };
 
 int vws_bo_create(struct vws_device *dev, const struct vws_bo_create_info *info,
 		  struct vws_bo **out);
+/* Whether vws_bo_create(dev, info) would send the defer hint: the request
+ * (VWS_BO_DEVICE_LOCAL on a HOST3D MAPPABLE blob), the policy in force and
+ * the probe, exactly as vws_bo_create decides it. No I/O. Lets a driver
+ * choose when to create a blob: one that will be hinted costs no region
+ * space until it is mapped, so it can be created at allocation. false for
+ * NULL arguments. */
+bool vws_bo_would_hint(const struct vws_device *dev, const struct vws_bo_create_info *info);
 struct vws_bo *vws_bo_ref(struct vws_bo *bo);
 /* Last reference: unmaps, closes the GEM handle, frees. */
 void vws_bo_unref(struct vws_bo *bo);
@@ -243,9 +258,11 @@ struct vws_stats {
 
 void vws_device_get_stats(struct vws_device *dev, struct vws_stats *out);
 
-/* VK_EXT_memory_budget-style numbers for a heap of heap_size bytes that is
- * backed by the host-visible region: usage = region bytes held; budget =
- * what remains usable (heap_size - held, never below usage). */
+/* VK_EXT_memory_budget numbers for a heap of heap_size bytes that is backed
+ * by the host-visible region: usage = region bytes held; budget = what this
+ * process may hold in the heap, usage included, as the extension defines
+ * it: heap_size (other processes' usage is not known), never below usage.
+ * The Vulkan layer's vws_vk_GetMemoryBudget uses the same definition. */
 void vws_device_get_budget(struct vws_device *dev, uint64_t heap_size,
 			   uint64_t *usage, uint64_t *budget);
 

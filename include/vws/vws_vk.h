@@ -145,6 +145,52 @@ void vws_vk_GetMemoryBudget(struct vws_vk_device *vdev,
 /* The winsys object behind a VkDeviceMemory (NULL if it has none). */
 struct vws_bo *vws_vk_memory_bo(VkDeviceMemory mem);
 
+/* ------------------------------------------------------------------ */
+/* For drivers that keep their own VkDeviceMemory objects (Venus)      */
+/* ------------------------------------------------------------------ */
+
+/* The layer's decisions for one allocation, without the layer's objects:
+ * a driver whose VkDeviceMemory, host protocol and map bookkeeping are its
+ * own (docs/venus.md) still takes the blob kind, its flags, the hint and
+ * the error mapping from here, so that both make the same choices. */
+struct vws_vk_blob_plan {
+	/* false: device-private memory, no blob (the host object is enough) */
+	bool needed;
+	/* blob_mem, blob_flags, size and flags filled; the caller adds
+	 * blob_id (and a creation command) and calls vws_bo_create(). size
+	 * is the allocation's, rounded up to the page: the host object the
+	 * blob names must have that size, or the host refuses to map it. */
+	struct vws_bo_create_info create;
+	/* the winsys will send the defer hint for it (scope, policy and
+	 * probe): the blob holds no region space until its first map or
+	 * export, so creating it in vkAllocateMemory costs nothing there */
+	bool hinted;
+};
+
+/* props: the memory type's flags; export_types: the handle types of a
+ * VkExportMemoryAllocateInfo (0 if none); cross_device: ask for
+ * USE_CROSS_DEVICE on exportable dma-buf memory when the kernel has it.
+ * VK_SUCCESS, VK_ERROR_INITIALIZATION_FAILED for NULL dev/out, or
+ * VK_ERROR_OUT_OF_DEVICE_MEMORY for a size that cannot be page-rounded. */
+VkResult vws_vk_plan_blob(struct vws_device *dev, VkMemoryPropertyFlags props,
+			  VkExternalMemoryHandleTypeFlags export_types, VkDeviceSize size,
+			  enum vws_vk_hint_scope scope, bool cross_device,
+			  struct vws_vk_blob_plan *out);
+
+/* Where a winsys errno arose, for vws_vk_result(). */
+enum vws_vk_op {
+	VWS_VK_OP_ALLOCATE, /* blob creation in vkAllocateMemory */
+	VWS_VK_OP_MAP,      /* vkMapMemory */
+	VWS_VK_OP_EXPORT,   /* vkGetMemoryFdKHR */
+	VWS_VK_OP_IMPORT,   /* vkAllocateMemory with VkImportMemoryFdInfoKHR */
+	VWS_VK_OP_SUBMIT,   /* queue submission, sync creation and signalling */
+	VWS_VK_OP_WAIT,     /* a wait with a timeout */
+};
+
+/* A winsys errno (0 or negative) as the VkResult docs/vulkan-memory.md
+ * documents for that operation. */
+VkResult vws_vk_result(enum vws_vk_op op, int err);
+
 #ifdef __cplusplus
 }
 #endif

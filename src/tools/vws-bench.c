@@ -325,7 +325,7 @@ int main(int argc, char **argv)
 		.thread_speedup = { NAN, NAN, NAN },
 		.cached_base_speedup = NAN,
 	};
-	const char *marker = getenv(VWS_TOOL_MODEL_ENV);
+	const char *marker = vws_tool_marker_path(VWS_TOOL_MODEL_ENV, NULL);
 	int (*const run[VWS_BENCH_NUM_WORKLOADS])(struct vws_bench_env *) = {
 		vws_bench_window, vws_bench_alloc_cost, vws_bench_steady,
 		vws_bench_scale, vws_bench_threads, vws_bench_cached,

@@ -9,6 +9,7 @@
  */
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,10 +21,31 @@
 #include "vws_info.h"
 #include "vws_tool_model.h"
 
-/* Set in the re-executed process: the model library it preloads. */
+/* Set in the re-executed process: "<pid>:<model library>" (a marker with
+ * another pid was left by someone else and is ignored). */
 #define VWS_INFO_MODEL_ENV "VWS_INFO_ON_MODEL"
 
-enum { VWS_INFO_EXIT_OK, VWS_INFO_EXIT_CHECK, VWS_INFO_EXIT_USAGE, VWS_INFO_EXIT_DEVICE };
+enum {
+	VWS_INFO_EXIT_OK,
+	VWS_INFO_EXIT_CHECK,
+	VWS_INFO_EXIT_USAGE,
+	VWS_INFO_EXIT_DEVICE,
+	VWS_INFO_EXIT_OUTPUT, /* the report could not be written */
+};
+
+/* Everything written to stdout reached it; else says so on stderr. */
+static bool vws_info_output_ok(void)
+{
+	int err;
+
+	errno = 0;
+	if (!fflush(stdout) && !ferror(stdout))
+		return true;
+	err = errno;
+	fprintf(stderr, "vws-info: writing the report to stdout failed%s%s\n",
+		err ? ": " : "", err ? strerror(err) : "");
+	return false;
+}
 
 static void vws_info_usage(FILE *f)
 {
@@ -48,7 +70,8 @@ static void vws_info_usage(FILE *f)
 		"\n"
 		"Without a virtio-gpu render node (or with --kernel) vws-info runs on the\n"
 		"kernel model libvirtgpu-shim.so; VWS_SHIM_PATH names another copy.\n"
-		"Exit status: 0 ok, 1 self-check failed, 2 usage, 3 no usable device.\n");
+		"Exit status: 0 ok, 1 self-check failed, 2 usage, 3 no usable device,\n"
+		"4 the report could not be written (stdout closed, full, broken).\n");
 }
 
 static int vws_info_parse(int argc, char **argv, struct vws_info_opts *o)
@@ -120,7 +143,7 @@ static int vws_info_parse(int argc, char **argv, struct vws_info_opts *o)
 			break;
 		case 'h':
 			vws_info_usage(stdout);
-			exit(VWS_INFO_EXIT_OK);
+			exit(vws_info_output_ok() ? VWS_INFO_EXIT_OK : VWS_INFO_EXIT_OUTPUT);
 		default:
 			return -1;
 		}
@@ -159,7 +182,7 @@ static int vws_info_reexec_on_model(char **argv, const struct vws_info_opts *o)
 			VWS_INFO_SHIM_BUILD, VWS_INFO_SHIM_INSTALLED);
 		return VWS_INFO_EXIT_DEVICE;
 	}
-	if (setenv(VWS_INFO_MODEL_ENV, model, 1)) {
+	if (vws_tool_set_marker(VWS_INFO_MODEL_ENV, model)) {
 		fprintf(stderr, "vws-info: setenv: %s\n", strerror(errno));
 		return VWS_INFO_EXIT_DEVICE;
 	}
@@ -219,14 +242,30 @@ int main(int argc, char **argv)
 	struct vws_info_env env = { 0 };
 	struct vws_info_selfcheck sc;
 	struct vws_device *dev = NULL;
-	const char *marker = getenv(VWS_INFO_MODEL_ENV);
+	bool stale;
+	const char *marker = vws_tool_marker_path(VWS_INFO_MODEL_ENV, &stale);
 	int ret;
 
+	/* A closed stdout would be taken by the first file opened (the
+	 * device's), and the report would "succeed" into it. */
+	if (fcntl(STDOUT_FILENO, F_GETFD) < 0) {
+		fprintf(stderr, "vws-info: stdout is closed: nowhere to write the report\n");
+		return VWS_INFO_EXIT_OUTPUT;
+	}
 	if (vws_info_parse(argc, argv, &o)) {
 		vws_info_usage(stderr);
 		return VWS_INFO_EXIT_USAGE;
 	}
+	/* Only our own re-execution is "on the model"; a marker someone else
+	 * left must not turn --kernel into a silent no-op. */
+	if (stale)
+		unsetenv(VWS_INFO_MODEL_ENV);
 	env.on_model = marker != NULL;
+	if (env.on_model && !dlsym(RTLD_DEFAULT, "vgshim_get_counters")) {
+		fprintf(stderr, "vws-info: re-executed on the kernel model, but %s did not load\n",
+			marker);
+		return VWS_INFO_EXIT_DEVICE;
+	}
 	if (!env.on_model && o.kernel)
 		return vws_info_reexec_on_model(argv, &o);
 
@@ -272,5 +311,7 @@ int main(int argc, char **argv)
 	else
 		vws_info_print_text(dev, &env, &sc);
 	vws_device_unref(dev);
+	if (!vws_info_output_ok())
+		return VWS_INFO_EXIT_OUTPUT;
 	return sc.passed ? VWS_INFO_EXIT_OK : VWS_INFO_EXIT_CHECK;
 }

@@ -21,6 +21,41 @@ const char *vws_tool_find_model(const char *build_path, const char *installed_pa
 	return NULL;
 }
 
+int vws_tool_set_marker(const char *env_name, const char *model)
+{
+	size_t len = strlen(model) + 24;
+	char *v = malloc(len);
+	int ret = 0;
+
+	if (!v)
+		return -ENOMEM;
+	snprintf(v, len, "%ld:%s", (long)getpid(), model);
+	if (setenv(env_name, v, 1))
+		ret = -errno;
+	free(v);
+	return ret;
+}
+
+const char *vws_tool_marker_path(const char *env_name, bool *stale)
+{
+	const char *v = getenv(env_name);
+	char *end;
+	long pid;
+
+	if (stale)
+		*stale = false;
+	if (!v)
+		return NULL;
+	errno = 0;
+	pid = strtol(v, &end, 10);
+	if (errno || end == v || *end != ':' || pid != (long)getpid()) {
+		if (stale)
+			*stale = true;
+		return NULL;
+	}
+	return end + 1;
+}
+
 int vws_tool_reexec_on_model(const char *prog, char **argv, const char *model,
 			     const char *kernel)
 {
@@ -34,9 +69,9 @@ int vws_tool_reexec_on_model(const char *prog, char **argv, const char *model,
 	}
 	/* The model first: its ioctl/mmap must win over anything else preloaded. */
 	snprintf(preload, len, "%s%s%s", model, old && old[0] ? ":" : "", old ? old : "");
-	if (setenv("LD_PRELOAD", preload, 1) || setenv(VWS_TOOL_MODEL_ENV, model, 1) ||
+	if (setenv("LD_PRELOAD", preload, 1) || vws_tool_set_marker(VWS_TOOL_MODEL_ENV, model) ||
 	    (kernel && setenv("VGSHIM_KERNEL", kernel, 1))) {
-		int err = errno;
+		int err = errno ? errno : ENOMEM;
 
 		fprintf(stderr, "%s: setenv: %s\n", prog, strerror(err));
 		free(preload);

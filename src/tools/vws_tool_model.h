@@ -12,8 +12,17 @@
 
 #include "vgshim.h"
 
-/* Set in the environment of the re-executed tool: the model's path. */
+/* Set in the environment of the re-executed tool: "<pid>:<model path>".
+ * execv keeps the pid, so only the re-executed process itself finds its
+ * own pid there; a marker left in the environment by anyone else (a parent
+ * tool, a script) names another process and is stale. */
 #define VWS_TOOL_MODEL_ENV "VWS_TOOL_ON_MODEL"
+
+/* Sets env_name to this process's marker for model. 0 or -errno. */
+int vws_tool_set_marker(const char *env_name, const char *model);
+/* The model path of env_name's marker if it is this process's own; NULL
+ * when absent or stale (*stale, when non-NULL, tells the latter). */
+const char *vws_tool_marker_path(const char *env_name, bool *stale);
 
 /* The model's test API, or NULL members when it is not loaded. */
 struct vws_tool_model {

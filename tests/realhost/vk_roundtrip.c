@@ -8,7 +8,7 @@
  *   vk-roundtrip [--buffers N] [--size BYTES] [--map K] [--export E]
  *                [--loop] [--json]
  *
- * N buffers of BYTES each are allocated; the first K (default all) are
+ * N buffers of BYTES (any size from 16) each are allocated; the first K (default all) are
  * mapped and used; E more are allocated exportable as dma-bufs and exported
  * without ever being mapped. --loop repeats allocate/map/use/free until a
  * command fails (tests kill the host under it) and prints "ready" once the
@@ -224,25 +224,27 @@ static void vkr_buffer_destroy(struct vkr *v, struct vkr_buffer *b)
 	vkFreeMemory(v->dev, b->memory, NULL);
 }
 
-static uint32_t vkr_pattern(uint32_t seed, size_t i)
+static uint8_t vkr_pattern(uint32_t seed, size_t i)
 {
-	return seed * 0x9e3779b9u ^ (uint32_t)i;
+	return (uint8_t)(seed * 131u + i * 7u + (i >> 8) * 13u);
 }
 
 /* CPU writes a pattern, the GPU copies the first quarter onto the second
- * and fills the second half; the CPU checks all of it. */
+ * and fills the rest but for a tail shorter than a word (fills go by
+ * words); the CPU checks every byte. Sizes need not be page or word
+ * multiples: the blob behind the memory is page-rounded, the buffer not. */
 static int vkr_buffer_use(struct vkr *v, struct vkr_buffer *b, uint32_t seed)
 {
-	const VkDeviceSize q = b->size / 4;
-	const size_t words = (size_t)(b->size / 4);
+	const VkDeviceSize q = (b->size / 4) & ~(VkDeviceSize)3;
+	const VkDeviceSize fill = (b->size - 2 * q) & ~(VkDeviceSize)3;
 	VkCommandBuffer cmd;
 	VkFence fence;
-	uint32_t *p;
+	uint8_t *p;
 	int bad = 0;
 
 	VKR_CHECK(vkMapMemory(v->dev, b->memory, 0, VK_WHOLE_SIZE, 0, (void **)&p));
-	for (size_t i = 0; i < words; i++)
-		p[i] = vkr_pattern(seed, i);
+	for (VkDeviceSize i = 0; i < b->size; i++)
+		p[i] = vkr_pattern(seed, (size_t)i);
 
 	const VkCommandBufferAllocateInfo cai = {
 		.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
@@ -272,7 +274,7 @@ static int vkr_buffer_use(struct vkr *v, struct vkr_buffer *b, uint32_t seed)
 	vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_HOST_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT, 0,
 			     1, &host_to_gpu, 0, NULL, 0, NULL);
 	vkCmdCopyBuffer(cmd, b->buffer, b->buffer, 1, &region);
-	vkCmdFillBuffer(cmd, b->buffer, 2 * q, b->size - 2 * q, VKR_FILL);
+	vkCmdFillBuffer(cmd, b->buffer, 2 * q, fill, VKR_FILL);
 	vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_HOST_BIT, 0,
 			     1, &gpu_to_host, 0, NULL, 0, NULL);
 	VKR_CHECK(vkEndCommandBuffer(cmd));
@@ -286,14 +288,15 @@ static int vkr_buffer_use(struct vkr *v, struct vkr_buffer *b, uint32_t seed)
 	/* bounded: a lost host must not keep us here (a minute is far more
 	 * than any CPU renderer needs for a few MiB) */
 	VKR_CHECK(vkWaitForFences(v->dev, 1, &fence, VK_TRUE, 60ull * 1000000000ull));
-	for (size_t i = 0; i < words && bad < 4; i++) {
-		uint32_t want = i < q / 4 ? vkr_pattern(seed, i)
-			      : i < 2 * q / 4 ? vkr_pattern(seed, i - q / 4)
-			      : VKR_FILL;
+	for (VkDeviceSize i = 0; i < b->size && bad < 4; i++) {
+		uint8_t want = i < q ? vkr_pattern(seed, (size_t)i)
+			     : i < 2 * q ? vkr_pattern(seed, (size_t)(i - q))
+			     : i < 2 * q + fill ? (uint8_t)VKR_FILL
+			     : vkr_pattern(seed, (size_t)i);
 
 		if (p[i] != want) {
-			fprintf(stderr, "vk-roundtrip: word %zu is 0x%08x, want 0x%08x\n", i,
-				p[i], want);
+			fprintf(stderr, "vk-roundtrip: byte %llu of %llu is 0x%02x, want 0x%02x\n",
+				(unsigned long long)i, (unsigned long long)b->size, p[i], want);
 			bad++;
 		}
 	}
@@ -358,8 +361,8 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (!nbuf || nbuf > 4096 || size < 16 || size % 16 || size > (1ull << 32)) {
-		fprintf(stderr, "vk-roundtrip: 1..4096 buffers of a multiple of 16 bytes\n");
+	if (!nbuf || nbuf > 4096 || size < 16 || size > (1ull << 32)) {
+		fprintf(stderr, "vk-roundtrip: 1..4096 buffers of 16 bytes to 4 GiB\n");
 		return 2;
 	}
 	if (nmap > nbuf)

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -439,6 +440,119 @@ static void test_submit(void **state)
 	vws_device_unref(dev);
 }
 
+/* vws_submit on its own thread, so that a submission that blocks fails the
+ * test (after a generous bound) instead of hanging it. Heap-allocated: a
+ * thread left blocked after a failure must not point into a dead frame. */
+struct bounded_submit {
+	struct vws_device *dev;
+	struct vws_submit_info si;
+	struct vws_syncobj_point in, out;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool done;
+	int ret;
+};
+
+static void *bounded_submit_main(void *arg)
+{
+	struct bounded_submit *b = arg;
+	int ret = vws_submit(b->dev, &b->si);
+
+	pthread_mutex_lock(&b->lock);
+	b->ret = ret;
+	b->done = true;
+	pthread_cond_signal(&b->cond);
+	pthread_mutex_unlock(&b->lock);
+	return NULL;
+}
+
+/* An empty batch on ring 0 waiting for in (unless in.handle is 0) and
+ * setting out (unless out.handle is 0); the result of vws_submit. */
+static int submit_bounded(struct vws_device *dev, struct vws_syncobj_point in,
+			  struct vws_syncobj_point out)
+{
+	struct bounded_submit *b = calloc(1, sizeof(*b));
+	struct timespec ts;
+	pthread_t t;
+	int ret = 0;
+
+	assert_non_null(b);
+	b->dev = dev;
+	b->in = in;
+	b->out = out;
+	b->si = (struct vws_submit_info){ .in_fence_fd = -1, .use_ring = true };
+	if (in.handle) {
+		b->si.in_syncobjs = &b->in;
+		b->si.num_in_syncobjs = 1;
+	}
+	if (out.handle) {
+		b->si.out_syncobjs = &b->out;
+		b->si.num_out_syncobjs = 1;
+	}
+	pthread_mutex_init(&b->lock, NULL);
+	pthread_cond_init(&b->cond, NULL);
+	assert_int_equal(pthread_create(&t, NULL, bounded_submit_main, b), 0);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += 60;
+	pthread_mutex_lock(&b->lock);
+	while (!b->done && !ret)
+		ret = pthread_cond_timedwait(&b->cond, &b->lock, &ts);
+	pthread_mutex_unlock(&b->lock);
+	if (!b->done) {
+		/* b stays allocated: the thread still uses it. */
+		pthread_detach(t);
+		fail_msg("vws_submit still blocked after 60 s (wait-before-signal)");
+	}
+	pthread_join(t, NULL);
+	ret = b->ret;
+	pthread_mutex_destroy(&b->lock);
+	pthread_cond_destroy(&b->cond);
+	free(b);
+	return ret;
+}
+
+/* A submission whose in-syncobj nothing submitted so far will signal
+ * (wait-before-signal) is refused at once with -EINVAL, as the kernel
+ * refuses an in-syncobj without a fence; one whose signaller was already
+ * submitted waits for it and goes through. Binary and timeline points. */
+static void test_submit_wait_before_signal(void **state)
+{
+	struct vws_device *dev = venus_dev();
+	struct vws_syncobj_point none = { 0 }, in = { 0 }, out = { 0 };
+	uint32_t first, later;
+
+	assert_int_equal(vws_syncobj_create(dev, false, &first), 0);
+	assert_int_equal(vws_syncobj_create(dev, false, &later), 0);
+	in.handle = first;
+	/* Binary: nothing will signal `in` yet. */
+	assert_int_equal(submit_bounded(dev, in, none), -EINVAL);
+	/* The device is fine, and the submission that signals it now... */
+	out.handle = in.handle;
+	assert_int_equal(submit_bounded(dev, none, out), 0);
+	/* ...makes the waiting one valid (it waits for that batch). */
+	assert_int_equal(submit_bounded(dev, in, none), 0);
+	/* Timeline points: `later` is promised point 5 by a batch. */
+	out = (struct vws_syncobj_point){ .handle = later, .point = 5 };
+	assert_int_equal(submit_bounded(dev, none, out), 0);
+	in = (struct vws_syncobj_point){ .handle = later, .point = 7 };
+	assert_int_equal(submit_bounded(dev, in, none), -EINVAL);
+	in.point = 5;
+	assert_int_equal(submit_bounded(dev, in, none), 0);
+	in.point = 3;
+	in.reset = true;
+	assert_int_equal(submit_bounded(dev, in, none), 0);
+	/* Reset: nothing promises it any more, as after a kernel reset. */
+	in.reset = false;
+	assert_int_equal(submit_bounded(dev, in, none), -EINVAL);
+	/* A host-side signal promises it again. */
+	assert_int_equal(vws_syncobj_signal(dev, &later, 1), 0);
+	in.point = 0;
+	assert_int_equal(submit_bounded(dev, in, none), 0);
+	assert_int_equal(vws_syncobj_destroy(dev, first), 0);
+	assert_int_equal(vws_syncobj_destroy(dev, later), 0);
+	vws_device_unref(dev);
+}
+
 struct worker {
 	struct vws_device *dev;
 	int failures;
@@ -626,6 +740,75 @@ static void test_garbage_reply(void **state)
 	assert_int_equal(tc_count_fds(), fds);
 }
 
+static long maxrss_kib(void)
+{
+	struct rusage ru;
+
+	assert_int_equal(getrusage(RUSAGE_SELF, &ru), 0);
+	return ru.ru_maxrss;
+}
+
+static int blob_with_id(struct vws_device *dev, uint32_t id, struct vws_bo **bo)
+{
+	struct vws_bo_create_info ci = {
+		.blob_mem = VIRTGPU_BLOB_MEM_HOST3D,
+		.blob_flags = VIRTGPU_BLOB_FLAG_USE_MAPPABLE,
+		.size = PAGE,
+		.blob_id = id, /* the fake server answers with it as res_id */
+	};
+
+	*bo = NULL;
+	return vws_bo_create(dev, &ci, bo);
+}
+
+/* Resource ids come from the server: untrusted input. Any id costs the
+ * client what one object costs (no table sized by the id: 0x04000000 used
+ * to grow it by 1 GiB, 0x40000000 by 16 GiB); an id the server already
+ * handed out for a live object is a protocol error for that call only. */
+static void test_server_res_ids_untrusted(void **state)
+{
+	static const uint32_t ids[] = { 0x04000000u, 0x40000000u, 0xffffffffu, 7 };
+	struct vws_bo *bo[4], *dup, *imp;
+	struct vws_bo_info bi;
+	struct vt_fake f;
+	struct vws_device *dev = NULL;
+	int fds = tc_count_fds(), fd;
+	long before;
+	uint8_t *p;
+
+	vt_fake_start(&f, VT_FAKE_SERVE);
+	assert_int_equal(open_dev(f.sock, 0, VWS_DEFER_DEFAULT, &dev), 0);
+	before = maxrss_kib();
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(blob_with_id(dev, ids[i], &bo[i]), 0);
+		assert_int_equal(vws_bo_get_info(bo[i], &bi), 0);
+		assert_int_equal(bi.res_id, ids[i]);
+		/* not a byte more than objects cost: far below one 1 GiB table */
+		if (maxrss_kib() - before > 64 * 1024)
+			fail_msg("res_id 0x%x: the client grew by %ld KiB", ids[i],
+				 maxrss_kib() - before);
+	}
+	/* The same id again, while its object lives: refused, nothing
+	 * replaced, no fd kept. */
+	assert_int_equal(blob_with_id(dev, ids[0], &dup), -EPROTO);
+	assert_null(dup);
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(vws_bo_map(bo[i], (void **)&p), 0);
+		p[PAGE - 1] = (uint8_t)i;
+	}
+	/* Import finds an object by its fd whatever its id. */
+	assert_int_equal(vws_bo_export_fd(bo[1], &fd), 0);
+	assert_int_equal(vws_bo_import_fd(dev, fd, 0, &imp), 0);
+	assert_ptr_equal(imp, bo[1]);
+	vws_bo_unref(imp);
+	close(fd);
+	for (int i = 0; i < 4; i++)
+		vws_bo_unref(bo[i]);
+	vws_device_unref(dev);
+	vt_fake_stop(&f);
+	assert_int_equal(tc_count_fds(), fds);
+}
+
 static void test_silent_server_times_out(void **state)
 {
 	struct vt_fake f;
@@ -653,12 +836,14 @@ int main(void)
 		cmocka_unit_test(test_refused_blob_keeps_device),
 		cmocka_unit_test(test_syncobjs),
 		cmocka_unit_test(test_submit),
+		cmocka_unit_test(test_submit_wait_before_signal),
 		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_guest_blob_and_placed_map),
 		cmocka_unit_test(test_server_killed_during_wait),
 		cmocka_unit_test(test_no_server),
 		cmocka_unit_test(test_server_killed_mid_session),
 		cmocka_unit_test(test_garbage_reply),
+		cmocka_unit_test(test_server_res_ids_untrusted),
 		cmocka_unit_test(test_silent_server_times_out),
 	};
 

@@ -92,8 +92,8 @@ static bool vt_read_request(int fd, uint32_t *cmd)
 	return vt_read_request_rec(fd, cmd, NULL);
 }
 
-/* Sends n fds (copies of one memfd) with a one-byte message. */
-static bool vt_send_fds(int sock, int n)
+/* Sends n fds (copies of one memfd of size bytes) with a one-byte message. */
+static bool vt_send_fds_sized(int sock, int n, uint64_t size)
 {
 	union {
 		char buf[CMSG_SPACE(sizeof(int) * 2)];
@@ -108,8 +108,11 @@ static bool vt_send_fds(int sock, int n)
 	memset(&ctl, 0, sizeof(ctl));
 	if (n) {
 		fds[0] = memfd_create("vt-fake", MFD_CLOEXEC);
-		if (fds[0] < 0 || ftruncate(fds[0], 4096))
+		if (fds[0] < 0 || ftruncate(fds[0], (off_t)size)) {
+			if (fds[0] >= 0)
+				close(fds[0]);
 			return false;
+		}
 		fds[1] = fds[0];
 		msg.msg_control = ctl.buf;
 		msg.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)n);
@@ -123,6 +126,51 @@ static bool vt_send_fds(int sock, int n)
 	if (fds[0] >= 0)
 		close(fds[0]);
 	return ok;
+}
+
+static bool vt_send_fds(int sock, int n)
+{
+	return vt_send_fds_sized(sock, n, 4096);
+}
+
+/* VT_FAKE_SERVE: a session as a real server would serve it (no context). */
+static void vt_serve(int c)
+{
+	for (;;) {
+		uint32_t hdr[2], req[8] = { 0 }, reply[2] = { 1, 64 };
+		size_t len;
+
+		if (!vt_read_all(c, hdr, sizeof(hdr)))
+			return;
+		len = (size_t)hdr[0] * 4;
+		if (len > sizeof(req))
+			return; /* nothing this script serves is that long */
+		if (len && !vt_read_all(c, req, len))
+			return;
+		switch (hdr[1]) {
+		case VWS_VTEST_CMD_PING_PROTOCOL_VERSION:
+			if (!vt_reply(c, hdr[1], NULL, 0))
+				return;
+			break;
+		case VWS_VTEST_CMD_GET_PARAM:
+			if (!vt_reply(c, hdr[1], reply, 2))
+				return;
+			break;
+		case VWS_VTEST_CMD_GET_CAPSET:
+			reply[0] = 0;
+			if (!vt_reply(c, hdr[1], reply, 1))
+				return;
+			break;
+		case VWS_VTEST_CMD_RESOURCE_CREATE_BLOB:
+			/* res_id = blob_id lo; the fd sized as asked */
+			if (!vt_reply(c, hdr[1], &req[4], 1) ||
+			    !vt_send_fds_sized(c, 1, req[2] | (uint64_t)req[3] << 32))
+				return;
+			break;
+		default:
+			break; /* RESOURCE_UNREF, SYNC_UNREF...: no reply */
+		}
+	}
 }
 
 /* The good handshake, or the script's misbehaviour in it. false: the
@@ -253,8 +301,12 @@ static void *vt_fake_main(void *arg)
 
 	if (c < 0)
 		return NULL;
-	if (vt_handshake(f, c) && vt_serve_until(f, c, &cmd))
+	if (f->script == VT_FAKE_SERVE) {
+		if (vt_handshake(f, c))
+			vt_serve(c);
+	} else if (vt_handshake(f, c) && vt_serve_until(f, c, &cmd)) {
 		vt_misbehave(f, c, cmd);
+	}
 	/* Wait for the client to close its side before closing ours, so that
 	 * what the client sees is exactly what the script sent. Scripts that
 	 * close early (CLOSE, SHORT_REPLY...) do so by returning here. */

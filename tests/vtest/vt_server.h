@@ -55,6 +55,11 @@ enum vt_fake_script {
 	VT_FAKE_CAPSET_TRUNCATED,   /* capset shorter than its header says */
 	VT_FAKE_GET_PARAM_GARBAGE,  /* good replies until GET_PARAM: garbage */
 	VT_FAKE_RECORD,             /* answers pings, records other requests */
+	/* an honest minimal server for a client without a context: GET_PARAM,
+	 * GET_CAPSET ("invalid"), PING; a blob is answered with its request's
+	 * blob_id (low dword) as res_id, so the test picks the ids a server
+	 * hands out, with a memfd of the requested size */
+	VT_FAKE_SERVE,
 };
 
 struct vt_fake {

@@ -174,6 +174,48 @@ static void bad_imports(void **state)
 	tv_close(&t);
 }
 
+/* vkGetMemoryFdPropertiesKHR offers only the types the buffer can back: a
+ * dma-buf of device-only (non-mappable) memory is not host-visible memory.
+ * Importing it into a host-visible type is refused (the fd stays the
+ * caller's); into a device-only type it works. Host-visible exports can be
+ * imported as anything. */
+static void fd_properties_match_the_buffer(void **state)
+{
+	VkMemoryFdPropertiesKHR props = { VK_STRUCTURE_TYPE_MEMORY_FD_PROPERTIES_KHR, NULL, 0 };
+	struct tv t;
+	uint32_t all, visible = 0;
+	VkDeviceMemory dev_only, vis, imp;
+	int fd;
+
+	tv_open(&t, TV_DISCRETE_REBAR);
+	all = (1u << t.props.memoryTypeCount) - 1;
+	for (uint32_t i = 0; i < t.props.memoryTypeCount; i++)
+		if (t.props.memoryTypes[i].propertyFlags & HV)
+			visible |= 1u << i;
+	assert_int_equal(alloc_exportable(&t, (uint32_t)tv_type(&t, DL, HV), TV_MIB, DMABUF, false,
+					  &dev_only), VK_SUCCESS);
+	fd = get_fd(&t, dev_only, DMABUF);
+	assert_int_equal(vws_vk_GetMemoryFdPropertiesKHR(t.vk, DMABUF, fd, &props), VK_SUCCESS);
+	assert_int_equal(props.memoryTypeBits, all & ~visible);
+	/* a host-visible type cannot take it: refused, fd still ours */
+	assert_int_equal(import_fd(&t, (uint32_t)tv_type(&t, DL | HV, 0), TV_MIB, DMABUF, fd, &imp),
+			 VK_ERROR_INVALID_EXTERNAL_HANDLE);
+	assert_true(fcntl(fd, F_GETFD) >= 0);
+	assert_int_equal(import_fd(&t, (uint32_t)tv_type(&t, DL, HV), TV_MIB, DMABUF, fd, &imp),
+			 VK_SUCCESS);
+	vws_vk_FreeMemory(t.vk, imp, NULL);
+	vws_vk_FreeMemory(t.vk, dev_only, NULL);
+
+	assert_int_equal(alloc_exportable(&t, (uint32_t)tv_type(&t, DL | HV, 0), TV_MIB, DMABUF,
+					  false, &vis), VK_SUCCESS);
+	fd = get_fd(&t, vis, DMABUF);
+	assert_int_equal(vws_vk_GetMemoryFdPropertiesKHR(t.vk, DMABUF, fd, &props), VK_SUCCESS);
+	assert_int_equal(props.memoryTypeBits, all);
+	close(fd);
+	vws_vk_FreeMemory(t.vk, vis, NULL);
+	tv_close(&t);
+}
+
 /* An fd sent over a UNIX socket to another process imports there. */
 static void other_process(void **state)
 {
@@ -311,6 +353,7 @@ int main(void)
 		TV_ALL_GENS(export_import_matrix),
 		TV_GEN(many, "fixed"),
 		TV_GEN(bad_imports, "fixed"),
+		TV_ALL_GENS(fd_properties_match_the_buffer),
 		TV_ALL_GENS(other_process),
 		TV_GEN(export_forces_map, "fixed"),
 		TV_GEN(placed_maps, "fixed"),

@@ -105,10 +105,19 @@ static void map_sequences(void **state)
 					ptr[i] = (unsigned char)(round + i);
 					shadow[off + i] = (unsigned char)(round + i);
 				}
+				/* VK_WHOLE_SIZE is valid only when the mapping ends on an
+				 * atom or at the end (size-01389); otherwise the atoms
+				 * the mapping covers, if any */
 				r.offset = off;
-				assert_int_equal(vws_vk_FlushMappedMemoryRanges(t.vk, 1, &r), VK_SUCCESS);
-				assert_int_equal(vws_vk_InvalidateMappedMemoryRanges(t.vk, 1, &r),
-						 VK_SUCCESS);
+				if (!whole && (off + len) % 64)
+					r.size = len / 64 * 64;
+				if (r.size) {
+					assert_int_equal(vws_vk_FlushMappedMemoryRanges(t.vk, 1, &r),
+							 VK_SUCCESS);
+					assert_int_equal(vws_vk_InvalidateMappedMemoryRanges(t.vk, 1,
+											      &r),
+							 VK_SUCCESS);
+				}
 				vws_vk_UnmapMemory(t.vk, m);
 			}
 			{
@@ -122,6 +131,51 @@ static void map_sequences(void **state)
 			/* one MAP and one mmap for all those maps */
 			free(shadow);
 			vws_vk_FreeMemory(t.vk, m, NULL);
+		}
+		tv_close(&t);
+	}
+}
+
+/* Host-visible allocations whose size is not a page multiple map, on every
+ * generation: the host object must back the whole (page-rounded) blob.
+ * Every byte of the allocation is written through one vkMapMemory and read
+ * back through later ones, the last byte also through a one-byte map at the
+ * allocation's last offset. */
+static void map_odd_sizes(void **state)
+{
+	static const VkDeviceSize sizes[] = { 1, 1000, 4095, 4097, 70000, 65536 + 1, 3 * TV_MIB + 5 };
+
+	for (int p = 0; p < TV_NUM_PROFILES; p++) {
+		struct tv t;
+
+		tv_open(&t, p);
+		for (uint32_t type = 0; type < t.props.memoryTypeCount; type++) {
+			if (!(t.props.memoryTypes[type].propertyFlags & HV))
+				continue;
+			for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+				VkDeviceMemory m;
+				unsigned char *ptr, *again;
+
+				assert_int_equal(tv_alloc(&t, type, sizes[s], NULL, &m), VK_SUCCESS);
+				assert_int_equal(vws_vk_MapMemory(t.vk, m, 0, VK_WHOLE_SIZE, 0,
+								  (void **)&ptr), VK_SUCCESS);
+				for (VkDeviceSize i = 0; i < sizes[s]; i++)
+					ptr[i] = (unsigned char)(i * 7 + s);
+				vws_vk_UnmapMemory(t.vk, m);
+				/* the last byte through a sub-range map at an odd offset */
+				assert_int_equal(vws_vk_MapMemory(t.vk, m, sizes[s] - 1, 1, 0,
+								  (void **)&again), VK_SUCCESS);
+				assert_int_equal(*again, (unsigned char)((sizes[s] - 1) * 7 + s));
+				vws_vk_UnmapMemory(t.vk, m);
+				assert_int_equal(vws_vk_MapMemory(t.vk, m, 0, VK_WHOLE_SIZE, 0,
+								  (void **)&again), VK_SUCCESS);
+				for (VkDeviceSize i = 0; i < sizes[s]; i++)
+					if (again[i] != (unsigned char)(i * 7 + s))
+						fail_msg("size %llu byte %llu", (unsigned long long)sizes[s],
+							 (unsigned long long)i);
+				vws_vk_UnmapMemory(t.vk, m);
+				vws_vk_FreeMemory(t.vk, m, NULL);
+			}
 		}
 		tv_close(&t);
 	}
@@ -209,6 +263,25 @@ static void budget(void **state)
 	assert_int_equal(vws_vk_MapMemory(t.vk, vis, 0, VK_WHOLE_SIZE, 0, &p), VK_SUCCESS);
 	vws_vk_GetMemoryBudget(t.vk, &b);
 	assert_int_equal(b.heapUsage[heap], 4 * TV_MIB);
+	assert_int_equal(b.heapBudget[heap], 256 * TV_MIB);
+	/* The winsys helper, asked about the window heap, says the same, also
+	 * for an allocation that is not a page multiple (the heap holds its
+	 * page-rounded blob). */
+	{
+		VkDeviceMemory odd;
+		uint64_t usage, bud;
+
+		vws_device_get_budget(t.dev, t.props.memoryHeaps[heap].size, &usage, &bud);
+		assert_int_equal(usage, b.heapUsage[heap]);
+		assert_int_equal(bud, b.heapBudget[heap]);
+		assert_int_equal(tv_alloc(&t, (uint32_t)tv_type(&t, DL | HV, 0), 1000, NULL, &odd), 0);
+		assert_int_equal(vws_vk_MapMemory(t.vk, odd, 0, VK_WHOLE_SIZE, 0, &p), VK_SUCCESS);
+		vws_vk_GetMemoryBudget(t.vk, &b);
+		vws_device_get_budget(t.dev, t.props.memoryHeaps[heap].size, &usage, &bud);
+		assert_int_equal(b.heapUsage[heap], 4 * TV_MIB + 4096);
+		assert_int_equal(usage, b.heapUsage[heap]);
+		vws_vk_FreeMemory(t.vk, odd, NULL);
+	}
 	vws_vk_FreeMemory(t.vk, vis, NULL);
 	vws_vk_GetMemoryBudget(t.vk, &b);
 	assert_int_equal(b.heapUsage[heap], 0);
@@ -264,6 +337,55 @@ static void invalid_usage(void **state)
 	tv_close(&t);
 }
 
+/* VUID-VkMappedMemoryRange-size-01389: a VK_WHOLE_SIZE range is valid only
+ * when the mapping ends on a nonCoherentAtomSize multiple from the start of
+ * the memory, or at the end of the memory. (The layer's atom is 64.) */
+static void whole_size_range_end(void **state)
+{
+	struct tv t;
+	VkDeviceMemory m, odd;
+	VkMappedMemoryRange r = { VK_STRUCTURE_TYPE_MAPPED_MEMORY_RANGE, NULL, VK_NULL_HANDLE, 64,
+				  VK_WHOLE_SIZE };
+	uint32_t type;
+	uint64_t n;
+	void *p;
+
+	tv_open(&t, TV_DISCRETE_REBAR);
+	type = (uint32_t)tv_type(&t, DL | HV, 0);
+	assert_int_equal(tv_alloc(&t, type, TV_MIB, NULL, &m), 0);
+	assert_int_equal(tv_alloc(&t, type, 1000, NULL, &odd), 0);
+	r.memory = m;
+	/* mapping [64, 164): ends neither on an atom nor at the end */
+	assert_int_equal(vws_vk_MapMemory(t.vk, m, 64, 100, 0, &p), VK_SUCCESS);
+	n = vws_vk_debug_reports(t.vk);
+	assert_int_not_equal(vws_vk_FlushMappedMemoryRanges(t.vk, 1, &r), VK_SUCCESS);
+	assert_int_not_equal(vws_vk_InvalidateMappedMemoryRanges(t.vk, 1, &r), VK_SUCCESS);
+	assert_int_equal(vws_vk_debug_reports(t.vk), n + 2);
+	vws_vk_UnmapMemory(t.vk, m);
+	/* [64, 192): ends on an atom */
+	assert_int_equal(vws_vk_MapMemory(t.vk, m, 64, 128, 0, &p), VK_SUCCESS);
+	assert_int_equal(vws_vk_FlushMappedMemoryRanges(t.vk, 1, &r), VK_SUCCESS);
+	vws_vk_UnmapMemory(t.vk, m);
+	/* [64, end): ends at the end of the memory */
+	assert_int_equal(vws_vk_MapMemory(t.vk, m, 64, VK_WHOLE_SIZE, 0, &p), VK_SUCCESS);
+	assert_int_equal(vws_vk_FlushMappedMemoryRanges(t.vk, 1, &r), VK_SUCCESS);
+	vws_vk_UnmapMemory(t.vk, m);
+	/* 1000 bytes mapped whole: the end of the memory, not an atom multiple */
+	r.memory = odd;
+	assert_int_equal(vws_vk_MapMemory(t.vk, odd, 0, VK_WHOLE_SIZE, 0, &p), VK_SUCCESS);
+	assert_int_equal(vws_vk_FlushMappedMemoryRanges(t.vk, 1, &r), VK_SUCCESS);
+	/* ...but [0, 999) ends on neither */
+	vws_vk_UnmapMemory(t.vk, odd);
+	assert_int_equal(vws_vk_MapMemory(t.vk, odd, 0, 999, 0, &p), VK_SUCCESS);
+	r.offset = 0;
+	assert_int_not_equal(vws_vk_FlushMappedMemoryRanges(t.vk, 1, &r), VK_SUCCESS);
+	vws_vk_UnmapMemory(t.vk, odd);
+	assert_int_equal(vws_vk_debug_reports(t.vk), n + 3);
+	vws_vk_FreeMemory(t.vk, m, NULL);
+	vws_vk_FreeMemory(t.vk, odd, NULL);
+	tv_close(&t);
+}
+
 /* Allocation failures from the kernel become VkResults, with no leak:
  * the host object is destroyed again. */
 static void kernel_failure(void **state)
@@ -308,10 +430,12 @@ int main(void)
 		TV_ALL_GENS(alloc_every_type),
 		TV_ALL_GENS(policy),
 		TV_ALL_GENS(map_sequences),
+		TV_ALL_GENS(map_odd_sizes),
 		TV_ALL_GENS(oversubscribe_window),
 		TV_GEN(map_failure_and_retry, "fixed"),
 		TV_ALL_GENS(budget),
 		TV_GEN(invalid_usage, "fixed"),
+		TV_GEN(whole_size_range_end, "fixed"),
 		TV_GEN(kernel_failure, "fixed"),
 		TV_ALL_GENS(pnext_structs),
 	};

@@ -1,16 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 /* The defer policy: configuration files, VWS_DEFER, precedence. */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "tw.h"
 
 struct policy {
 	enum vws_defer_policy defer;
-	char source[400];
+	char source[PATH_MAX + 64];
 };
 
 /* Opens a device with this caller policy, file and application name and
@@ -47,7 +51,7 @@ static struct policy open_with(enum vws_defer_policy caller, const char *file, c
 
 static void expect_source_file(const struct policy *p, const char *file)
 {
-	char want[600];
+	char want[PATH_MAX + 64];
 
 	snprintf(want, sizeof(want), "config:%s", file);
 	assert_string_equal(p->source, want);
@@ -234,6 +238,191 @@ static void config_standard_paths(void **state)
 	free(dir);
 }
 
+/* stderr of fn(arg), captured (static buffer). */
+static const char *stderr_of(void (*fn)(void *), void *arg)
+{
+	static char buf[8192];
+	char *path = tc_write_temp("");
+	int fd = open(path, O_RDWR | O_CLOEXEC), saved = dup(2);
+	ssize_t n;
+
+	assert_true(fd >= 0 && saved >= 0);
+	fflush(stderr);
+	dup2(fd, 2);
+	fn(arg);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	n = pread(fd, buf, sizeof(buf) - 1, 0);
+	buf[n > 0 ? n : 0] = '\0';
+	close(fd);
+	unlink(path);
+	free(path);
+	return buf;
+}
+
+struct open_args {
+	enum vws_defer_policy caller;
+	const char *file;
+	struct policy p;
+};
+
+static void open_with_args(void *arg)
+{
+	struct open_args *a = arg;
+
+	a->p = open_with(a->caller, a->file, NULL);
+}
+
+/* A file of `bytes` bytes holding one defer=never option whose element
+ * carries one attribute value (a single token) filling the rest. */
+static char *big_token_file(size_t bytes)
+{
+	static const char head[] = "<vws><option name=\"defer\" value=\"never\" pad=\"";
+	static const char tail[] = "\"/></vws>\n";
+	char *text = malloc(bytes + 1), *file;
+
+	assert_non_null(text);
+	assert_true(bytes > sizeof(head) + sizeof(tail));
+	memcpy(text, head, sizeof(head) - 1);
+	memset(text + sizeof(head) - 1, 'A', bytes - (sizeof(head) - 1) - (sizeof(tail) - 1));
+	memcpy(text + bytes - (sizeof(tail) - 1), tail, sizeof(tail));
+	file = tc_write_temp(text);
+	free(text);
+	return file;
+}
+
+/* A configuration file is read up to 1 MiB: a larger one (here 4 MB in one
+ * token, which took 1.7 s per device creation to parse) is ignored as a
+ * whole, and the warning says why; one just below the bound, also a single
+ * token, is read and applies. */
+static void config_size_bounded(void **state)
+{
+	struct open_args a = { .caller = VWS_DEFER_ALWAYS };
+	const char *err;
+
+	a.file = big_token_file(4u << 20);
+	err = stderr_of(open_with_args, &a);
+	assert_int_equal(a.p.defer, VWS_DEFER_ALWAYS);
+	assert_string_equal(a.p.source, "caller");
+	if (!strstr(err, "more than") || !strstr(err, "ignored"))
+		fail_msg("no warning about the size, stderr: '%s'", err);
+	unlink(a.file);
+	free((char *)a.file);
+
+	a.file = big_token_file((1u << 20) - 1);
+	err = stderr_of(open_with_args, &a);
+	assert_int_equal(a.p.defer, VWS_DEFER_NEVER);
+	expect_source_file(&a.p, a.file);
+	assert_string_equal(err, "");
+	unlink(a.file);
+	free((char *)a.file);
+}
+
+static void config_watchdog(int sig)
+{
+	static const char msg[] = "not ok - config_regular_files_only: device creation "
+				  "blocked on the FIFO for 30 s\n";
+
+	(void)sig;
+	/* stdout: stderr is being captured */
+	if (write(1, msg, sizeof(msg) - 1) < 0)
+		_exit(98);
+	_exit(99);
+}
+
+/* Only regular files are read, opened without blocking: a FIFO (or a
+ * directory, or a device) at the configuration path is skipped with a
+ * warning instead of blocking device creation. */
+static void config_regular_files_only(void **state)
+{
+	char *dir = tc_temp_dir();
+	char fifo[PATH_MAX];
+	struct open_args a = { .caller = VWS_DEFER_NEVER, .file = fifo };
+	const char *err;
+
+	assert_true(snprintf(fifo, sizeof(fifo), "%s/vws.conf", dir) < (int)sizeof(fifo));
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	/* a watchdog, not a wait: before the fix this call never returned */
+	signal(SIGALRM, config_watchdog);
+	alarm(30);
+	err = stderr_of(open_with_args, &a);
+	alarm(0);
+	signal(SIGALRM, SIG_DFL);
+	assert_string_equal(a.p.source, "caller");
+	if (!strstr(err, "not a regular file"))
+		fail_msg("no warning for the FIFO, stderr: '%s'", err);
+	unlink(fifo);
+
+	a.file = "/dev/zero";
+	err = stderr_of(open_with_args, &a);
+	assert_string_equal(a.p.source, "caller");
+	assert_non_null(strstr(err, "not a regular file"));
+	rmdir(dir);
+	free(dir);
+}
+
+/* Configuration paths are never cut short: a user file under a long
+ * XDG_CONFIG_HOME or HOME, or a long config_file, is read and named whole
+ * in the policy source; one longer than PATH_MAX is skipped with a warning. */
+static void config_long_paths(void **state)
+{
+	char *top = tc_temp_dir();
+	char dir[PATH_MAX], path[PATH_MAX], comp[201];
+	char *too_long = malloc(PATH_MAX + 64);
+	struct open_args a = { .caller = VWS_DEFER_ALWAYS };
+	const char *err;
+	FILE *f;
+
+	assert_non_null(too_long);
+	memset(comp, 'd', 200);
+	comp[200] = '\0';
+	/* top/ddd.../ddd...: well over the 320 bytes the winsys used to keep */
+	assert_true(snprintf(dir, sizeof(dir), "%s/%s", top, comp) < (int)sizeof(dir));
+	assert_int_equal(mkdir(dir, 0700), 0);
+	assert_true(snprintf(dir + strlen(dir), sizeof(dir) - strlen(dir), "/%s", comp) <
+		    (int)(sizeof(dir) - strlen(dir)));
+	assert_int_equal(mkdir(dir, 0700), 0);
+	assert_true(snprintf(path, sizeof(path), "%s/vws.conf", dir) < (int)sizeof(path));
+	assert_true(strlen(path) > 400);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("<vws><option name=\"defer\" value=\"never\"/></vws>", f);
+	fclose(f);
+
+	a.file = path;
+	a.p = open_with(a.caller, path, NULL);
+	assert_int_equal(a.p.defer, VWS_DEFER_NEVER);
+	expect_source_file(&a.p, path);
+
+	setenv("XDG_CONFIG_HOME", dir, 1);
+	a.p = open_with(VWS_DEFER_ALWAYS, NULL, NULL);
+	unsetenv("XDG_CONFIG_HOME");
+	assert_int_equal(a.p.defer, VWS_DEFER_NEVER);
+	expect_source_file(&a.p, path);
+
+	/* longer than any path can be: a warning, not a silent cut */
+	memset(too_long, 'x', PATH_MAX + 10);
+	too_long[0] = '/';
+	too_long[PATH_MAX + 10] = '\0';
+	setenv("XDG_CONFIG_HOME", too_long, 1);
+	a.file = NULL;
+	err = stderr_of(open_with_args, &a);
+	unsetenv("XDG_CONFIG_HOME");
+	assert_string_not_equal(a.p.source, "");
+	assert_null(strstr(a.p.source, "xxxx"));
+	if (!strstr(err, "longer than"))
+		fail_msg("no warning for the long path, stderr: '%s'", err);
+
+	unlink(path);
+	rmdir(dir);
+	*strrchr(dir, '/') = '\0';
+	rmdir(dir);
+	rmdir(top);
+	free(top);
+	free(too_long);
+}
+
 static void policy_names(void **state)
 {
 	enum vws_defer_policy p;
@@ -263,6 +452,9 @@ int main(void)
 		TW_TEST(config_malformed),
 		TW_TEST(config_bad_options),
 		TW_TEST(config_standard_paths),
+		TW_TEST(config_size_bounded),
+		TW_TEST(config_long_paths),
+		TW_TEST(config_regular_files_only),
 		cmocka_unit_test(policy_names),
 	};
 

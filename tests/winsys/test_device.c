@@ -134,6 +134,21 @@ static void device_capset_errors(void **state)
 	assert_int_equal(vws_device_get_capset(dev, VIRTGPU_CAPSET_VENUS, 8, buf, sizeof(buf),
 					       &ver), 0);
 	assert_true(ver <= 8);
+	/* "Any version": the highest ones are tried too, no overflow, and a
+	 * bounded number of tries. */
+	{
+		uint64_t before = tw_counters().ioctls_total;
+
+		ver = 99;
+		assert_int_equal(vws_device_get_capset(dev, VIRTGPU_CAPSET_VENUS, UINT32_MAX, buf,
+						       sizeof(buf), &ver), 0);
+		assert_int_equal(ver, 0); /* the model's Venus capset: version 0 */
+		assert_true(tw_counters().ioctls_total - before <= 256);
+		ver = 99;
+		assert_int_equal(vws_device_get_capset(dev, VIRTGPU_CAPSET_VENUS, UINT32_MAX - 1,
+						       buf, sizeof(buf), &ver), 0);
+		assert_int_equal(ver, 0);
+	}
 	assert_int_equal(vws_device_get_capset(dev, VIRTGPU_CAPSET_DRM, 8, buf, sizeof(buf),
 					       &ver), -EOPNOTSUPP);
 	assert_int_equal(vws_device_get_capset(dev, VIRTGPU_CAPSET_VENUS, 0, NULL, 4, &ver),
@@ -230,31 +245,44 @@ static void bo_create_kernel_error(void **state)
 	vws_device_unref(dev);
 }
 
+/* VK_EXT_memory_budget's definition: the budget is what this process may
+ * hold in the heap, current usage included (the heap size, as nothing
+ * tells what other processes hold), never below the usage. */
 static void budget(void **state)
 {
 	struct vws_device *dev;
 	struct vws_device_create_info ci = {
 		.capset_id = VIRTGPU_CAPSET_VENUS,
-		.host_visible_size = 64 * TW_MIB,
+		.host_visible_size = 256 * TW_MIB,
 	};
-	struct vws_bo *a, *b;
+	struct vws_bo *a, *b, *c[3];
 	uint64_t usage, bud;
 
 	assert_int_equal(tw_try_open(&ci, &dev), 0);
-	assert_int_equal(vws_device_get_info(dev)->host_visible_size, 64 * TW_MIB);
-	vws_device_get_budget(dev, 64 * TW_MIB, &usage, &bud);
+	assert_int_equal(vws_device_get_info(dev)->host_visible_size, 256 * TW_MIB);
+	vws_device_get_budget(dev, 256 * TW_MIB, &usage, &bud);
 	assert_int_equal(usage, 0);
-	assert_int_equal(bud, 64 * TW_MIB);
+	assert_int_equal(bud, 256 * TW_MIB);
 	assert_int_equal(tw_host3d(dev, 8 * TW_MIB, VIRTGPU_BLOB_FLAG_USE_MAPPABLE, 0, &a), 0);
 	assert_int_equal(tw_host3d(dev, 8 * TW_MIB, VIRTGPU_BLOB_FLAG_USE_MAPPABLE,
 				   VWS_BO_DEVICE_LOCAL, &b), 0);
-	vws_device_get_budget(dev, 64 * TW_MIB, &usage, &bud);
+	vws_device_get_budget(dev, 256 * TW_MIB, &usage, &bud);
 	assert_int_equal(usage, 8 * TW_MIB); /* b is deferred */
-	assert_int_equal(bud, 56 * TW_MIB);
-	/* A heap smaller than twice the usage: budget never below usage. */
-	vws_device_get_budget(dev, 10 * TW_MIB, &usage, &bud);
-	assert_int_equal(bud, 8 * TW_MIB);
+	assert_int_equal(bud, 256 * TW_MIB);
+	/* 192 MiB held of a 256 MiB heap: the budget still includes them, so
+	 * the process is at 3/4 of its budget, not at it. */
 	vws_bo_unref(a);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(tw_host3d(dev, 64 * TW_MIB, VIRTGPU_BLOB_FLAG_USE_MAPPABLE, 0,
+					   &c[i]), 0);
+	vws_device_get_budget(dev, 256 * TW_MIB, &usage, &bud);
+	assert_int_equal(usage, 192 * TW_MIB);
+	assert_int_equal(bud, 256 * TW_MIB);
+	/* A heap smaller than the usage: the budget is never below it. */
+	vws_device_get_budget(dev, 100 * TW_MIB, &usage, &bud);
+	assert_int_equal(bud, 192 * TW_MIB);
+	for (int i = 0; i < 3; i++)
+		vws_bo_unref(c[i]);
 	vws_bo_unref(b);
 	vws_device_unref(dev);
 }

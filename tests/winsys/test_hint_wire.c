@@ -98,10 +98,64 @@ static void auto_never_hints_buggy_kernels(void **state)
 	vws_device_unref(dev);
 }
 
+/* vws_bo_would_hint() predicts exactly what vws_bo_create() then sends,
+ * for every policy and blob kind, and never for bad arguments. */
+static void would_hint_predicts(void **state)
+{
+	const uint32_t mappable = VIRTGPU_BLOB_FLAG_USE_MAPPABLE;
+	const uint32_t shareable = VIRTGPU_BLOB_FLAG_USE_SHAREABLE;
+	const struct {
+		uint32_t blob_flags, bo_flags;
+	} kinds[] = {
+		{ mappable, VWS_BO_DEVICE_LOCAL },
+		{ mappable | shareable, VWS_BO_DEVICE_LOCAL },
+		{ mappable, 0 },
+		{ shareable, VWS_BO_DEVICE_LOCAL },
+	};
+	const char *gen = tw_gen(state);
+
+	for (size_t n = 0; n < sizeof(policies) / sizeof(policies[0]); n++) {
+		struct vws_device *dev = tw_open(VIRTGPU_CAPSET_VENUS, policies[n]);
+
+		for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+			bool expected = expect_hint(gen, policies[n]) &&
+					kinds[k].bo_flags && (kinds[k].blob_flags & mappable);
+			struct drm_virtgpu_resource_create_blob last;
+			struct vws_bo_info bi;
+			struct vws_bo *bo;
+			size_t size;
+
+			/* the same request tw_host3d makes */
+			struct vws_bo_create_info ci = {
+				.blob_mem = VIRTGPU_BLOB_MEM_HOST3D,
+				.blob_flags = kinds[k].blob_flags,
+				.size = TW_MIB,
+				.flags = kinds[k].bo_flags,
+			};
+
+			assert_int_equal(vws_bo_would_hint(dev, &ci), expected);
+			assert_int_equal(tw_host3d(dev, TW_MIB, kinds[k].blob_flags,
+						   kinds[k].bo_flags, &bo), 0);
+			size = tw_last_blob(&last);
+			assert_int_equal(size == 56 && last.blob_hints, expected);
+			assert_int_equal(vws_bo_get_info(bo, &bi), 0);
+			assert_int_equal(bi.hinted, expected);
+			vws_bo_unref(bo);
+			/* a GUEST blob never gets it */
+			ci.blob_mem = VIRTGPU_BLOB_MEM_GUEST;
+			assert_false(vws_bo_would_hint(dev, &ci));
+			assert_false(vws_bo_would_hint(NULL, &ci));
+		}
+		assert_false(vws_bo_would_hint(dev, NULL));
+		vws_device_unref(dev);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		TW_ALL_GENS(hint_on_wire),
+		TW_ALL_GENS(would_hint_predicts),
 		TW_GEN(auto_never_hints_buggy_kernels, "v1"),
 		TW_GEN(auto_never_hints_buggy_kernels, "v2"),
 		TW_GEN(auto_never_hints_buggy_kernels, "legacy"),

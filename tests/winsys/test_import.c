@@ -26,6 +26,11 @@ static void import_dedup(void **state)
 	assert_int_equal(vws_bo_import_fd(dev, fd, 64 * 1024, &i2), 0);
 	assert_ptr_equal(i1, bo);
 	assert_ptr_equal(i2, bo);
+	/* Our own object: its flags are known. */
+	assert_int_equal(vws_bo_get_info(i1, &bi), 0);
+	assert_true(bi.flags_known);
+	assert_int_equal(bi.blob_flags,
+			 VIRTGPU_BLOB_FLAG_USE_MAPPABLE | VIRTGPU_BLOB_FLAG_USE_SHAREABLE);
 	vws_device_get_stats(dev, &st);
 	assert_int_equal(st.objects, 1);
 	assert_int_equal(st.imports, 2);
@@ -72,6 +77,10 @@ static void import_other_device(void **state)
 	assert_int_equal(bi.res_id, ai.res_id);
 	assert_int_equal(bi.size, 4 * 4096);
 	assert_int_equal(bi.blob_mem, VIRTGPU_BLOB_MEM_GUEST);
+	/* The kernel does not say how the other device created it. */
+	assert_true(ai.flags_known);
+	assert_false(bi.flags_known);
+	assert_int_equal(bi.blob_flags, 0);
 	vws_device_get_stats(b, &st);
 	assert_int_equal(st.imported_objects, 1);
 	assert_int_equal(st.region_bytes_held, 0);
@@ -94,6 +103,59 @@ static void import_other_device(void **state)
 	vws_bo_unref(bo);
 	vws_device_unref(b);
 	vws_device_unref(a);
+}
+
+/* The object table under churn: many objects, half freed in a scattered
+ * order (holes in the hash map's probe runs), the table grown and handles
+ * reused; every live object is still found by import, exactly once. */
+static void import_table_churn(void **state)
+{
+	enum { N = 300 };
+	struct vws_device *dev = tw_open(VIRTGPU_CAPSET_VENUS, VWS_DEFER_DEFAULT);
+	struct vws_bo *bo[N], *imp;
+	int fd[N];
+	unsigned seed = 42;
+
+	for (int i = 0; i < N; i++) {
+		bo[i] = tw_guest(dev, 4096);
+		assert_int_equal(vws_bo_export_fd(bo[i], &fd[i]), 0);
+	}
+	for (int n = 0; n < N / 2; n++) {
+		int i = rand_r(&seed) % N;
+
+		while (!bo[i])
+			i = (i + 1) % N;
+		vws_bo_unref(bo[i]);
+		bo[i] = NULL;
+		close(fd[i]);
+	}
+	/* new objects take the freed handles */
+	for (int i = 0; i < N; i += 7) {
+		if (bo[i])
+			continue;
+		bo[i] = tw_guest(dev, 4096);
+		assert_int_equal(vws_bo_export_fd(bo[i], &fd[i]), 0);
+	}
+	for (int i = 0; i < N; i++) {
+		if (!bo[i])
+			continue;
+		assert_int_equal(vws_bo_import_fd(dev, fd[i], 0, &imp), 0);
+		assert_ptr_equal(imp, bo[i]);
+		vws_bo_unref(imp);
+	}
+	for (int i = 0; i < N; i++) {
+		if (!bo[i])
+			continue;
+		close(fd[i]);
+		vws_bo_unref(bo[i]);
+	}
+	{
+		struct vws_stats st;
+
+		vws_device_get_stats(dev, &st);
+		assert_int_equal(st.objects, 0);
+	}
+	vws_device_unref(dev);
 }
 
 static void import_bad_fd(void **state)
@@ -240,6 +302,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		TW_ALL_GENS(import_dedup),
 		TW_TEST(import_other_device),
+		TW_TEST(import_table_churn),
 		TW_TEST(import_bad_fd),
 		TW_TEST(import_unref_race),
 	};

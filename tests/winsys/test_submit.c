@@ -146,6 +146,34 @@ static void submit_signals(void **state)
 	vws_device_unref(dev);
 }
 
+/* Wait-before-signal: an in-syncobj nothing has signalled yet is refused
+ * at once (-EINVAL, "no fence"), never waited for; the vtest backend gives
+ * the same answer (tests/vtest). */
+static void submit_wait_before_signal(void **state)
+{
+	struct vws_device *dev = tw_open(VIRTGPU_CAPSET_VENUS, VWS_DEFER_DEFAULT);
+	struct vws_syncobj_point in = { 0 }, out = { 0 };
+	struct vws_submit_info si = { .in_fence_fd = -1, .use_ring = true };
+
+	assert_int_equal(vws_syncobj_create(dev, false, &in.handle), 0);
+	si.in_syncobjs = &in;
+	si.num_in_syncobjs = 1;
+	assert_int_equal(vws_submit(dev, &si), -EINVAL);
+	/* Once a submission has signalled it, it is a valid in-syncobj. */
+	out.handle = in.handle;
+	si.num_in_syncobjs = 0;
+	si.out_syncobjs = &out;
+	si.num_out_syncobjs = 1;
+	assert_int_equal(vws_submit(dev, &si), 0);
+	vgshim_host_drain();
+	si.num_out_syncobjs = 0;
+	si.num_in_syncobjs = 1;
+	assert_int_equal(vws_submit(dev, &si), 0);
+	vgshim_host_drain();
+	assert_int_equal(vws_syncobj_destroy(dev, in.handle), 0);
+	vws_device_unref(dev);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -153,6 +181,7 @@ int main(void)
 		TW_TEST(submit_errors),
 		TW_TEST(syncobjs),
 		TW_TEST(submit_signals),
+		TW_TEST(submit_wait_before_signal),
 	};
 
 	return cmocka_run_group_tests_name("submit", tests, NULL, NULL);

@@ -25,8 +25,18 @@ struct run {
 	char out[65536];
 };
 
+enum stdout_kind { STDOUT_PIPE, STDOUT_FULL, STDOUT_CLOSED };
+
+static void run_info_to(struct run *r, const char *const *args, enum stdout_kind out);
+
 /* Runs vws-info with args from "/", stdout captured; stderr inherited. */
 static void run_info(struct run *r, const char *const *args)
+{
+	run_info_to(r, args, STDOUT_PIPE);
+}
+
+/* The same with stdout a pipe (captured), /dev/full, or closed. */
+static void run_info_to(struct run *r, const char *const *args, enum stdout_kind out)
 {
 	const char *bin = getenv("VWS_INFO");
 	char *argv[16];
@@ -43,7 +53,12 @@ static void run_info(struct run *r, const char *const *args)
 	argv[n] = NULL;
 	assert_int_equal(pipe2(pipefd, O_CLOEXEC), 0);
 	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, pipefd[1], 1);
+	if (out == STDOUT_PIPE)
+		posix_spawn_file_actions_adddup2(&fa, pipefd[1], 1);
+	else if (out == STDOUT_FULL)
+		posix_spawn_file_actions_addopen(&fa, 1, "/dev/full", O_WRONLY, 0);
+	else
+		posix_spawn_file_actions_addclose(&fa, 1);
 	posix_spawn_file_actions_addchdir_np(&fa, "/");
 	assert_int_equal(posix_spawn(&pid, bin, &fa, NULL, argv, environ), 0);
 	posix_spawn_file_actions_destroy(&fa);
@@ -162,12 +177,62 @@ static void info_usage_errors(void **state)
 	free(r);
 }
 
+/* A report that cannot be written is a failure (exit 4), not success:
+ * stdout on a full device, or closed (where the device's own files must
+ * not become "stdout" either). */
+static void info_output_errors(void **state)
+{
+	const char *help[] = { "--help", NULL };
+	const char *report[] = { "--kernel", "fixed", NULL };
+	const char *json[] = { "--kernel", "fixed", "--json", NULL };
+	struct run *r = malloc(sizeof(*r));
+
+	assert_non_null(r);
+	run_info_to(r, help, STDOUT_FULL);
+	assert_int_equal(r->status, 4);
+	run_info_to(r, help, STDOUT_CLOSED);
+	assert_int_equal(r->status, 4);
+	need_model();
+	run_info_to(r, report, STDOUT_FULL);
+	assert_int_equal(r->status, 4);
+	run_info_to(r, json, STDOUT_FULL);
+	assert_int_equal(r->status, 4);
+	run_info_to(r, report, STDOUT_CLOSED);
+	assert_int_equal(r->status, 4);
+	/* and the same run to a pipe is fine */
+	run_info(r, report);
+	assert_int_equal(r->status, 0);
+	free(r);
+}
+
+/* VWS_INFO_ON_MODEL left in the environment by someone else (a parent
+ * vws-info, a script) does not make --kernel a silent no-op: the report is
+ * the requested generation's. */
+static void info_stale_marker(void **state)
+{
+	const char *args[] = { "--kernel", "v1", "--json", NULL };
+	struct run *r = malloc(sizeof(*r));
+
+	need_model();
+	assert_non_null(r);
+	setenv("VWS_INFO_ON_MODEL", "/stale/libvirtgpu-shim.so", 1);
+	run_info(r, args);
+	unsetenv("VWS_INFO_ON_MODEL");
+	if (r->status != 0)
+		print_error("status %d, output:\n%s\n", r->status, r->out);
+	assert_int_equal(r->status, 0);
+	expect(r, "\"generation\": \"v1\"");
+	free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(info_json_per_generation),
 		cmocka_unit_test(info_text_always_on_v2),
 		cmocka_unit_test(info_usage_errors),
+		cmocka_unit_test(info_output_errors),
+		cmocka_unit_test(info_stale_marker),
 	};
 
 	return cmocka_run_group_tests_name("vws_info", tests, NULL, NULL);

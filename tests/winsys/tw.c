@@ -12,6 +12,7 @@ int tw_setup(void **state)
 	tw_ctx.gen = *state ? (const char *)*state : "fixed";
 	unsetenv("VWS_DEFER");
 	unsetenv("VWS_BACKEND");
+	unsetenv("VWS_HOST_VISIBLE_SIZE");
 	tc_model_use(tw_ctx.gen, NULL);
 	tc_leak_begin(&tw_ctx.leak);
 	*state = &tw_ctx;

@@ -406,8 +406,7 @@ static void *vgshim_mmap_common(void *addr, size_t len, int prot, int flags, int
 	}
 	p = vgshim_real_mmap(addr, len, prot, flags, fd, off);
 	/* a fixed mapping on top of one of ours replaces it */
-	if (p != MAP_FAILED && (flags & MAP_FIXED) &&
-	    atomic_load_explicit(&vgshim_dev.live_mapping_count, memory_order_relaxed)) {
+	if (p != MAP_FAILED && (flags & MAP_FIXED) && vgshim_pages_any((uintptr_t)p, len)) {
 		struct vgshim_mapping *dead;
 
 		pthread_mutex_lock(&vgshim_dev.map_lock);
@@ -428,14 +427,16 @@ void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 	return vgshim_mmap_common(addr, len, prot, flags, fd, off);
 }
 
-int munmap(void *addr, size_t len)
+/* Not instrumented: a range without a page of ours (every munmap of a
+ * sanitizer's own report, among others) must reach libc without the lock
+ * and without re-entering ThreadSanitizer (vgshim_pagemap.c). */
+VGSHIM_NO_TSAN int munmap(void *addr, size_t len)
 {
 	struct vgshim_mapping *dead;
 	int ret;
 
 	vgshim_libc_init();
-	if (!atomic_load_explicit(&vgshim_dev.live_mapping_count, memory_order_relaxed) || !len ||
-	    (uintptr_t)addr % VGSHIM_PAGE)
+	if (!len || (uintptr_t)addr % VGSHIM_PAGE || !vgshim_pages_any((uintptr_t)addr, len))
 		return vgshim_real_munmap(addr, len);
 	/* Forget the mapping before the range is free: once it is, another
 	 * thread's mmap of the node may get the same address and must not

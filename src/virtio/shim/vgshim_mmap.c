@@ -22,6 +22,8 @@
 static void vgshim_untrack(struct vgshim_mapping *m, struct vgshim_mapping **dead)
 {
 	vgshim_hash_del(&vgshim_dev.map_by_start, m->start);
+	for (size_t i = 0; i < m->num_pieces; i++)
+		vgshim_pages_mark(m->pieces[i].start, m->pieces[i].size, false);
 	atomic_fetch_sub_explicit(&vgshim_dev.live_mapping_count, 1, memory_order_relaxed);
 	m->next_dead = *dead;
 	*dead = m;
@@ -71,6 +73,7 @@ static int vgshim_track(struct vgshim_obj *obj, void *addr, size_t len,
 		free(m);
 		return -ENOMEM;
 	}
+	vgshim_pages_mark(m->start, len, true);
 	atomic_fetch_add_explicit(&vgshim_dev.live_mapping_count, 1, memory_order_relaxed);
 	return 0;
 }
@@ -134,6 +137,7 @@ struct vgshim_mapping *vgshim_mappings_unmapped(uintptr_t start, size_t len)
 		if (vgshim_cut(m, start, end))
 			vgshim_untrack(m, &dead);
 	}
+	vgshim_pages_mark(start, len, false);
 	return dead;
 }
 

@@ -31,6 +31,17 @@
 #define VGSHIM_PARAM_SLOTS 16
 
 #define VGSHIM_PAGE 4096ull
+
+/* Code a sanitizer's report may run: not instrumented by ThreadSanitizer
+ * (vgshim_pagemap.c). */
+#if defined(__has_attribute)
+#if __has_attribute(no_sanitize)
+#define VGSHIM_NO_TSAN __attribute__((no_sanitize("thread")))
+#endif
+#endif
+#ifndef VGSHIM_NO_TSAN
+#define VGSHIM_NO_TSAN
+#endif
 #define VGSHIM_MAX_FDS 65536
 #define VGSHIM_MAX_CAPSETS 8
 #define VGSHIM_MAX_RINGS 64
@@ -519,6 +530,12 @@ void *vgshim_mmap_node(struct vgshim_file *f, void *addr, size_t len, int prot, 
  * to release with vgshim_mappings_release (no lock held). */
 struct vgshim_mapping *vgshim_mappings_unmapped(uintptr_t start, size_t len);
 void vgshim_mappings_release(struct vgshim_mapping *dead);
+
+/* Pages holding a tracked mapping (vgshim_pagemap.c): marked under
+ * map_lock, asked without it (munmap, also from inside a sanitizer's
+ * report). */
+void vgshim_pages_mark(uintptr_t start, size_t len, bool tracked);
+bool vgshim_pages_any(uintptr_t start, size_t len);
 
 /* ioctls (vgshim_ioctl.c, vgshim_virtgpu.c, vgshim_syncobj.c); no lock held */
 int vgshim_ioctl_node(struct vgshim_file *f, unsigned long request, void *arg);

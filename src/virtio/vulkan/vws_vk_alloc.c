@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * vkAllocateMemory / vkFreeMemory / vkGetMemoryFdKHR: where memory types
- * become blob flags and the defer hint. vkAllocateMemory never maps.
+ * vkAllocateMemory / vkFreeMemory / vkGetMemoryFdKHR. vkAllocateMemory
+ * never maps.
  *
- * Policy (docs/vulkan-memory.md):
+ * Policy (docs/vulkan-memory.md; decided in vws_vk_plan.c):
  *   HOST_VISIBLE                -> HOST3D blob, MAPPABLE
  *   + DEVICE_LOCAL              -> the defer hint (hint_scope decides)
  *   exportable (dma-buf/opaque) -> SHAREABLE (+ CROSS_DEVICE if asked, offered)
@@ -20,20 +20,6 @@
 
 #define VWS_VK_EXT_TYPES \
 	(VK_EXTERNAL_MEMORY_HANDLE_TYPE_DMA_BUF_BIT_EXT | VK_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_FD_BIT)
-
-static bool vws_vk_wants_hint(const struct vws_vk_device *vdev, VkMemoryPropertyFlags props)
-{
-	if (!(props & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT))
-		return false;
-	switch (vdev->hint_scope) {
-	case VWS_VK_HINT_ALL_HOST_VISIBLE:
-		return true;
-	case VWS_VK_HINT_NONE:
-		return false;
-	default:
-		return props & VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT;
-	}
-}
 
 static void vws_vk_link(struct vws_vk_device *vdev, struct vws_vk_memory *m)
 {
@@ -71,6 +57,17 @@ static VkResult vws_vk_import(struct vws_vk_device *vdev, struct vws_vk_memory *
 	ret = vws_bo_import_fd(vdev->dev, imp->fd, m->size, &m->bo);
 	if (ret)
 		return vws_vk_result_import(ret);
+	/* Only types vkGetMemoryFdPropertiesKHR offers: host-visible memory
+	 * the CPU could never map is refused now, not at vkMapMemory. */
+	if ((m->props & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT) && !vws_vk_bo_mappable(m->bo)) {
+		vws_vk_report(vdev, "vws-vk-import-memory-type",
+			      "memory type %u is HOST_VISIBLE, the imported buffer is not "
+			      "mappable (not in vkGetMemoryFdPropertiesKHR's memoryTypeBits)",
+			      m->type_index);
+		vws_bo_unref(m->bo);
+		m->bo = NULL;
+		return VK_ERROR_INVALID_EXTERNAL_HANDLE;
+	}
 	m->imported = true;
 	m->export_types = imp->handleType;
 	/* A successful import takes ownership of the fd. */
@@ -80,20 +77,19 @@ static VkResult vws_vk_import(struct vws_vk_device *vdev, struct vws_vk_memory *
 
 static VkResult vws_vk_create_blob(struct vws_vk_device *vdev, struct vws_vk_memory *m)
 {
-	const struct vws_device_info *di = vws_device_get_info(vdev->dev);
-	bool visible = m->props & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT;
+	struct vws_vk_blob_plan plan;
 	uint32_t cmd[64];
 	uint32_t cmd_size = sizeof(cmd);
-	struct vws_bo_create_info ci = {
-		.blob_mem = VIRTGPU_BLOB_MEM_HOST3D,
-		.size = m->size,
-	};
 	VkResult res;
 	int ret;
 
-	if (!visible && !m->export_types)
-		return VK_SUCCESS; /* device-private memory: no blob */
-	res = vdev->host.create_memory(vdev->host.user, m->type_index, m->size, &m->blob_id, cmd,
+	res = vws_vk_plan_blob(vdev->dev, m->props, m->export_types, m->size, vdev->hint_scope,
+			       vdev->cross_device, &plan);
+	if (res != VK_SUCCESS || !plan.needed)
+		return res; /* device-private memory: no blob */
+	/* the host object gets the blob's page-rounded size (the plan's) */
+	res = vdev->host.create_memory(vdev->host.user, m->type_index, plan.create.size,
+				       &m->blob_id, cmd,
 				       &cmd_size);
 	if (res != VK_SUCCESS)
 		return res;
@@ -103,19 +99,10 @@ static VkResult vws_vk_create_blob(struct vws_vk_device *vdev, struct vws_vk_mem
 			      cmd_size);
 		return VK_ERROR_OUT_OF_DEVICE_MEMORY;
 	}
-	ci.blob_id = m->blob_id;
-	ci.cmd = cmd_size ? cmd : NULL;
-	ci.cmd_size = cmd_size;
-	if (visible)
-		ci.blob_flags |= VIRTGPU_BLOB_FLAG_USE_MAPPABLE;
-	if (m->export_types)
-		ci.blob_flags |= VIRTGPU_BLOB_FLAG_USE_SHAREABLE;
-	if (vdev->cross_device && (m->export_types & VK_EXTERNAL_MEMORY_HANDLE_TYPE_DMA_BUF_BIT_EXT) &&
-	    di->param_present[VIRTGPU_PARAM_CROSS_DEVICE] && di->param[VIRTGPU_PARAM_CROSS_DEVICE])
-		ci.blob_flags |= VIRTGPU_BLOB_FLAG_USE_CROSS_DEVICE;
-	if (vws_vk_wants_hint(vdev, m->props))
-		ci.flags |= VWS_BO_DEVICE_LOCAL;
-	ret = vws_bo_create(vdev->dev, &ci, &m->bo);
+	plan.create.blob_id = m->blob_id;
+	plan.create.cmd = cmd_size ? cmd : NULL;
+	plan.create.cmd_size = cmd_size;
+	ret = vws_bo_create(vdev->dev, &plan.create, &m->bo);
 	return vws_vk_result_alloc(ret);
 }
 

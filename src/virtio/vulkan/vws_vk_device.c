@@ -87,7 +87,9 @@ struct vws_bo *vws_vk_memory_bo(VkDeviceMemory mem)
 
 /* Bytes an allocation holds against its heap right now: memory in the
  * host-visible window counts only while the kernel holds its region range
- * (a deferred allocation holds nothing until its first map or export). */
+ * (a deferred allocation holds nothing until its first map or export), and
+ * then its blob's page-rounded size, as the winsys's accounting counts it
+ * (vws_device_get_budget gives the same numbers for the window heap). */
 static VkDeviceSize vws_vk_memory_usage(const struct vws_vk_memory *m)
 {
 	struct vws_bo_info bi;
@@ -96,7 +98,9 @@ static VkDeviceSize vws_vk_memory_usage(const struct vws_vk_memory *m)
 		return m->size;
 	if (vws_bo_get_info(m->bo, &bi))
 		return m->size;
-	return bi.deferred ? 0 : m->size;
+	if (bi.deferred)
+		return 0;
+	return m->imported ? m->size : bi.size;
 }
 
 void vws_vk_GetMemoryBudget(struct vws_vk_device *vdev,
@@ -125,6 +129,7 @@ VkResult vws_vk_GetMemoryFdPropertiesKHR(struct vws_vk_device *vdev,
 					 VkMemoryFdPropertiesKHR *props)
 {
 	struct vws_bo *bo;
+	bool mappable;
 	int ret;
 
 	/* The spec: opaque fds have no properties to query. */
@@ -136,12 +141,17 @@ VkResult vws_vk_GetMemoryFdPropertiesKHR(struct vws_vk_device *vdev,
 	}
 	if (!props)
 		return VK_ERROR_INVALID_EXTERNAL_HANDLE;
-	/* Importing tells whether the fd is a dma-buf of this device. */
+	/* Importing tells whether the fd is a dma-buf of this device, and what
+	 * the buffer is. */
 	ret = vws_bo_import_fd(vdev->dev, fd, 0, &bo);
 	if (ret)
 		return VK_ERROR_INVALID_EXTERNAL_HANDLE;
+	mappable = vws_vk_bo_mappable(bo);
 	vws_bo_unref(bo);
-	props->memoryTypeBits = vdev->props.memoryTypeCount >= 32 ?
-		~0u : (1u << vdev->props.memoryTypeCount) - 1;
+	props->memoryTypeBits = 0;
+	for (uint32_t i = 0; i < vdev->props.memoryTypeCount; i++)
+		if (mappable ||
+		    !(vdev->props.memoryTypes[i].propertyFlags & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT))
+			props->memoryTypeBits |= 1u << i;
 	return VK_SUCCESS;
 }

@@ -211,6 +211,17 @@ static VkResult vws_vk_check_ranges(struct vws_vk_device *vdev, uint32_t count,
 					      "range %u: offset outside the mapped range", i);
 				res = VK_ERROR_OUT_OF_HOST_MEMORY;
 			}
+			/* "to the end of the mapping" is a range only if that end
+			 * is an atom boundary or the end of the memory */
+			if (map_end % vdev->atom && map_end != m->size) {
+				vws_vk_report(vdev, "VUID-VkMappedMemoryRange-size-01389",
+					      "range %u: VK_WHOLE_SIZE, and the mapping ends at %llu: "
+					      "not a multiple of nonCoherentAtomSize %llu nor the end "
+					      "of the memory (%llu)", i, (unsigned long long)map_end,
+					      (unsigned long long)vdev->atom,
+					      (unsigned long long)m->size);
+				res = VK_ERROR_OUT_OF_HOST_MEMORY;
+			}
 		} else if (r->offset < m->map_offset || r->size > map_end - m->map_offset ||
 			   r->offset - m->map_offset > map_end - m->map_offset - r->size) {
 			vws_vk_report(vdev, "VUID-VkMappedMemoryRange-size-00685",

@@ -69,6 +69,10 @@ VkResult vws_vk_result_map(int err);
 VkResult vws_vk_result_export(int err);
 VkResult vws_vk_result_import(int err);
 
+/* Whether the object behind imported memory can back a HOST_VISIBLE type
+ * (false only when it is known not to be mappable). */
+bool vws_vk_bo_mappable(struct vws_bo *bo);
+
 /* finds a struct in a pNext chain */
 const void *vws_vk_find(const void *chain, VkStructureType type);
 

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 
+#include "drm-uapi/virtgpu_drm.h"
 #include "vws_vk_priv.h"
 
 void vws_vk_report(struct vws_vk_device *vdev, const char *vuid, const char *fmt, ...)
@@ -94,4 +95,59 @@ VkResult vws_vk_result_import(int err)
 	default:
 		return VK_ERROR_INVALID_EXTERNAL_HANDLE;
 	}
+}
+
+/* Guest pages (GUEST, HOST3D_GUEST) are always mappable; host memory only
+ * with MAPPABLE. An object another device created carries no flags the
+ * kernel would tell (RESOURCE_INFO has none): it is assumed mappable, and a
+ * map of one that is not fails at vkMapMemory (docs/vulkan-memory.md). */
+bool vws_vk_bo_mappable(struct vws_bo *bo)
+{
+	struct vws_bo_info bi;
+
+	if (vws_bo_get_info(bo, &bi))
+		return false;
+	return bi.blob_mem != VIRTGPU_BLOB_MEM_HOST3D || !bi.flags_known ||
+	       (bi.blob_flags & VIRTGPU_BLOB_FLAG_USE_MAPPABLE);
+}
+
+/* Submission and syncs: the host refusing work or the transport going
+ * away leaves the context in an unknown state, which Vulkan calls a lost
+ * device. */
+static VkResult vws_vk_result_submit(int err)
+{
+	switch (err) {
+	case 0:
+		return VK_SUCCESS;
+	case -ENOMEM:
+		return VK_ERROR_OUT_OF_HOST_MEMORY;
+	default:
+		return VK_ERROR_DEVICE_LOST;
+	}
+}
+
+/* A wait: only its own deadline (-ETIME) is a timeout; -ETIMEDOUT is a
+ * transport that stopped answering. */
+static VkResult vws_vk_result_wait(int err)
+{
+	return err == -ETIME ? VK_TIMEOUT : vws_vk_result_submit(err);
+}
+
+VkResult vws_vk_result(enum vws_vk_op op, int err)
+{
+	switch (op) {
+	case VWS_VK_OP_ALLOCATE:
+		return vws_vk_result_alloc(err);
+	case VWS_VK_OP_MAP:
+		return vws_vk_result_map(err);
+	case VWS_VK_OP_EXPORT:
+		return vws_vk_result_export(err);
+	case VWS_VK_OP_IMPORT:
+		return vws_vk_result_import(err);
+	case VWS_VK_OP_SUBMIT:
+		return vws_vk_result_submit(err);
+	case VWS_VK_OP_WAIT:
+		return vws_vk_result_wait(err);
+	}
+	return err ? VK_ERROR_UNKNOWN : VK_SUCCESS;
 }

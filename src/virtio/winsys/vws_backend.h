@@ -112,13 +112,19 @@ struct vws_backend_ops {
 			 struct vws_blob_desc *out);
 	/* Drops the backend's reference (GEM_CLOSE). Called with the table
 	 * lock held, after the slot was cleared and every mapping unmapped, so
-	 * an import racing with it cannot see a half-closed object. */
+	 * an import racing with it cannot see a half-closed object. With
+	 * handle and res_id 0, the key bo_create returned turned out to be a
+	 * live object's (a protocol error): release only backend_data and
+	 * backend_ptr, never the key. */
 	void (*bo_close)(struct vws_device *dev, struct vws_bo *bo);
 	/* Maps the whole object, MAP_SHARED, read/write. fixed_addr non-NULL:
 	 * exactly there (MAP_FIXED). Returns the address. The shared code
 	 * serialises calls per object and caches the cached (non-fixed)
 	 * mapping; munmap is the shared code's. On failure the object must
-	 * stay usable for a later attempt. */
+	 * stay usable for a later attempt. When a step before the mmap made
+	 * the transport reserve the object's region range (the fixed kernel's
+	 * MAP ioctl), call vws_stats_bo_held() then: the range stays reserved
+	 * even if the mmap fails. */
 	int (*bo_map)(struct vws_device *dev, struct vws_bo *bo, void *fixed_addr,
 		      void **out);
 	/* New dma-buf fd (O_CLOEXEC, read/write) for the object; the shared

@@ -3,7 +3,7 @@
  * Blob objects: creation (where the defer decision is made), the
  * device-wide table and the reference counting protocol.
  *
- * The table maps a GEM handle to the one vws_bo that owns it. The kernel
+ * The table (vws_table.c) maps a GEM handle to the one vws_bo that owns it. The kernel
  * gives an imported buffer the handle it already has in this file, with no
  * extra reference, so one GEM handle must be one vws_bo with our own count.
  * Import and the final unref race; the protocol, all under table_lock:
@@ -24,37 +24,6 @@
 
 #include "drm-uapi/virtgpu_drm.h"
 #include "vws_priv.h"
-
-int vws_table_insert_locked(struct vws_device *dev, struct vws_bo *bo)
-{
-	uint32_t h = bo->handle;
-
-	if (h >= dev->table_size) {
-		uint32_t size = dev->table_size ? dev->table_size : 64;
-		struct vws_bo **t;
-
-		while (size <= h) {
-			if (size > UINT32_MAX / 2)
-				return -ENOMEM;
-			size *= 2;
-		}
-		t = realloc(dev->table, (size_t)size * sizeof(*t));
-		if (!t)
-			return -ENOMEM;
-		memset(t + dev->table_size, 0, (size_t)(size - dev->table_size) * sizeof(*t));
-		dev->table = t;
-		dev->table_size = size;
-	}
-	if (dev->table[h])
-		return -EEXIST;
-	dev->table[h] = bo;
-	return 0;
-}
-
-struct vws_bo *vws_table_lookup_locked(struct vws_device *dev, uint32_t handle)
-{
-	return handle < dev->table_size ? dev->table[handle] : NULL;
-}
 
 struct vws_bo *vws_bo_alloc(struct vws_device *dev, const struct vws_blob_desc *d)
 {
@@ -94,6 +63,11 @@ static bool vws_bo_wants_hint(const struct vws_device *dev, const struct vws_bo_
 	default:
 		return false;
 	}
+}
+
+bool vws_bo_would_hint(const struct vws_device *dev, const struct vws_bo_create_info *info)
+{
+	return dev && info && vws_bo_wants_hint(dev, info);
 }
 
 static int vws_bo_check(const struct vws_device *dev, const struct vws_bo_create_info *ci)
@@ -167,6 +141,7 @@ int vws_bo_create(struct vws_device *dev, const struct vws_bo_create_info *ci,
 	}
 	bo->blob_mem = ci->blob_mem;
 	bo->blob_flags = ci->blob_flags;
+	bo->flags_known = true;
 	bo->hinted = req.blob_hints != 0;
 	bo->in_region = ci->blob_mem == VIRTGPU_BLOB_MEM_HOST3D &&
 			(ci->blob_flags & VIRTGPU_BLOB_FLAG_USE_MAPPABLE);
@@ -174,6 +149,17 @@ int vws_bo_create(struct vws_device *dev, const struct vws_bo_create_info *ci,
 	pthread_mutex_lock(&dev->table_lock);
 	ret = vws_table_insert_locked(dev, bo);
 	pthread_mutex_unlock(&dev->table_lock);
+	if (ret == -EEXIST) {
+		/* The kernel never does this; a vtest server can: the key is a
+		 * live object's, so only what is new is released, and the call
+		 * fails as the protocol error it is. */
+		vws_log(dev, VWS_DEBUG_BO, "create: key %u is already a live object's: "
+			"protocol error", desc.handle);
+		vws_bo_free(bo);
+		desc.handle = desc.res_id = 0;
+		ret = -EPROTO;
+		goto fail_close;
+	}
 	if (ret) {
 		vws_log(dev, VWS_DEBUG_BO, "create: handle %u: table insert: %s", desc.handle,
 			strerror(-ret));
@@ -192,8 +178,8 @@ int vws_bo_create(struct vws_device *dev, const struct vws_bo_create_info *ci,
 
 fail_close: {
 		/* A temporary object just to hand the backend what it made. */
-		struct vws_bo tmp = { .dev = dev, .handle = desc.handle, .size = desc.size,
-				      .backend_data = desc.backend_data,
+		struct vws_bo tmp = { .dev = dev, .handle = desc.handle, .res_id = desc.res_id,
+				      .size = desc.size, .backend_data = desc.backend_data,
 				      .backend_ptr = desc.backend_ptr };
 
 		pthread_mutex_lock(&dev->table_lock);
@@ -223,8 +209,7 @@ void vws_bo_unref(struct vws_bo *bo)
 		pthread_mutex_unlock(&dev->table_lock);
 		return;
 	}
-	if (vws_table_lookup_locked(dev, bo->handle) == bo)
-		dev->table[bo->handle] = NULL;
+	vws_table_remove_locked(dev, bo);
 	vws_stats_bo_removed(dev, bo);
 	vws_bo_unmap_all(bo);
 	dev->ops->bo_close(dev, bo);
@@ -252,6 +237,7 @@ int vws_bo_get_info(const struct vws_bo *bo, struct vws_bo_info *out)
 		.deferred = bo->hinted && !bo->region_held,
 		.mapped = atomic_load(&b->map_ptr) != NULL,
 		.imported = bo->imported,
+		.flags_known = bo->flags_known,
 	};
 	pthread_mutex_unlock(&b->map_lock);
 	return 0;

@@ -16,6 +16,9 @@
 /* Capset versions tried, highest first, when the device fetches its
  * context's capset (hosts today offer version 0..2). */
 #define VWS_CAPSET_PROBE_MAX_VERSION 4
+/* vws_device_get_capset tries no version above this: "any version"
+ * (UINT32_MAX) must not mean four billion failing calls. */
+#define VWS_CAPSET_MAX_VERSION_TRIED 255u
 #define VWS_CAPSET_BUF_SIZE 4096
 
 static int vws_backend_select(struct vws_device *dev, enum vws_backend_kind kind)
@@ -164,7 +167,7 @@ static void vws_device_destroy(struct vws_device *dev)
 {
 	if (dev->ops && dev->backend)
 		dev->ops->close(dev);
-	free(dev->table);
+	vws_table_fini(dev);
 	pthread_mutex_destroy(&dev->table_lock);
 	pthread_mutex_destroy(&dev->stats_lock);
 	free(dev);
@@ -173,6 +176,7 @@ static void vws_device_destroy(struct vws_device *dev)
 int vws_device_create(const struct vws_device_create_info *ci, struct vws_device **out)
 {
 	struct vws_device *dev;
+	uint64_t region;
 	int ret;
 
 	if (!ci || !out)
@@ -207,8 +211,9 @@ int vws_device_create(const struct vws_device_create_info *ci, struct vws_device
 	}
 	vws_policy_resolve(dev, ci);
 	vws_probe(dev);
-	if (ci->host_visible_size)
-		dev->info.host_visible_size = ci->host_visible_size;
+	region = vws_host_visible_size_resolve(ci);
+	if (region)
+		dev->info.host_visible_size = region;
 
 	*out = dev;
 	return 0;
@@ -253,7 +258,9 @@ int vws_device_get_capset(struct vws_device *dev, uint32_t capset_id, uint32_t m
 	if (dev->info.param_present[VIRTGPU_PARAM_SUPPORTED_CAPSET_IDs] &&
 	    !(dev->info.supported_capsets & (1ull << capset_id)))
 		return -EOPNOTSUPP;
-	for (uint32_t v = max_version + 1; v-- > 0;) {
+	if (max_version > VWS_CAPSET_MAX_VERSION_TRIED)
+		max_version = VWS_CAPSET_MAX_VERSION_TRIED;
+	for (uint32_t v = max_version;; v--) {
 		ret = dev->ops->get_capset(dev, capset_id, v, buf, size);
 		if (!ret) {
 			if (version_out)
@@ -261,7 +268,7 @@ int vws_device_get_capset(struct vws_device *dev, uint32_t capset_id, uint32_t m
 			return 0;
 		}
 		/* Only "not this version" is worth a lower one. */
-		if (ret != -EINVAL)
+		if (ret != -EINVAL || !v)
 			break;
 	}
 	return ret;

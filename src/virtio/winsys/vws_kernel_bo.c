@@ -65,7 +65,11 @@ int vws_kernel_bo_create(struct vws_device *dev, const struct vws_blob_request *
 
 void vws_kernel_bo_close(struct vws_device *dev, struct vws_bo *bo)
 {
-	int ret = vws_kernel_gem_close(vws_kernel(dev)->fd, bo->handle);
+	int ret;
+
+	if (!bo->handle)
+		return; /* never a GEM handle (see vws_bo_create) */
+	ret = vws_kernel_gem_close(vws_kernel(dev)->fd, bo->handle);
 
 	if (ret)
 		vws_log(dev, VWS_DEBUG_BO, "GEM_CLOSE %u: %s", bo->handle, strerror(-ret));
@@ -88,6 +92,13 @@ int vws_kernel_bo_map(struct vws_device *dev, struct vws_bo *bo, void *fixed_add
 		if (drmIoctl(k->fd, DRM_IOCTL_VIRTGPU_MAP, &m))
 			return vws_kernel_err();
 		bo->backend_data = m.offset | VWS_KERNEL_OFFSET_VALID;
+		/* A kernel that validates hints (the review's fixes) does the
+		 * deferred map in this ioctl and fails it when it cannot: the
+		 * range is reserved now, whatever the mmap below does (it can
+		 * fail on its own: ENOMEM, vm.max_map_count). Linux 7.2 as
+		 * merged only looks the offset up here and reserves in mmap. */
+		if (dev->info.hint_support == VWS_HINT_VALIDATED)
+			vws_stats_bo_held(dev, bo);
 	}
 	vws_stats_count(dev, VWS_STAT_MMAP);
 	p = mmap(fixed_addr, (size_t)bo->size, PROT_READ | PROT_WRITE, flags, k->fd,

@@ -21,11 +21,25 @@ static bool vws_bo_has_mapping(struct vws_bo *bo)
 	return atomic_load_explicit(&bo->map_ptr, memory_order_relaxed) || bo->placed_ptr;
 }
 
+/* The backend's map, after the region admission (map_lock held). */
+static int vws_bo_backend_map(struct vws_bo *bo, void *fixed_addr, void **out)
+{
+	struct vws_device *dev = bo->dev;
+	int ret = vws_stats_region_admit(dev, bo);
+
+	if (ret)
+		return ret;
+	ret = dev->ops->bo_map(dev, bo, fixed_addr, out);
+	if (!ret && !vws_bo_has_mapping(bo))
+		vws_stats_bo_mapped(dev, bo);
+	vws_stats_region_admit_end(dev, bo);
+	return ret;
+}
+
 /* map_lock held. */
 static int vws_bo_map_locked(struct vws_bo *bo, void **ptr, bool forced)
 {
 	struct vws_device *dev = bo->dev;
-	bool first = !vws_bo_has_mapping(bo);
 	void *p = atomic_load_explicit(&bo->map_ptr, memory_order_relaxed);
 	int ret;
 
@@ -33,14 +47,12 @@ static int vws_bo_map_locked(struct vws_bo *bo, void **ptr, bool forced)
 		*ptr = p;
 		return 0;
 	}
-	ret = dev->ops->bo_map(dev, bo, NULL, &p);
+	ret = vws_bo_backend_map(bo, NULL, &p);
 	if (ret) {
 		vws_log(dev, VWS_DEBUG_MAP, "handle %u%s map failed: %s", bo->handle,
 			forced ? " (forced by export)" : "", strerror(-ret));
 		return ret;
 	}
-	if (first)
-		vws_stats_bo_mapped(dev, bo);
 	if (forced)
 		vws_stats_add(dev, &dev->stats.forced_maps);
 	/* Release: a thread that sees the pointer without the lock sees the
@@ -106,14 +118,12 @@ int vws_bo_map_placed(struct vws_bo *bo, void *addr)
 		ret = -EBUSY;
 		goto out;
 	}
-	ret = dev->ops->bo_map(dev, bo, addr, &p);
+	ret = vws_bo_backend_map(bo, addr, &p);
 	if (ret) {
 		vws_log(dev, VWS_DEBUG_MAP, "handle %u placed map at %p failed: %s", bo->handle,
 			addr, strerror(-ret));
 		goto out;
 	}
-	if (!vws_bo_has_mapping(bo))
-		vws_stats_bo_mapped(dev, bo);
 	bo->placed_ptr = p;
 	vws_log(dev, VWS_DEBUG_MAP, "handle %u placed at %p", bo->handle, p);
 out:

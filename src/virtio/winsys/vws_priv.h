@@ -6,6 +6,7 @@
 #ifndef VWS_PRIV_H
 #define VWS_PRIV_H
 
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -32,8 +33,16 @@ enum vws_stat_counter {
 	VWS_STAT_MMAP,
 };
 
-#define VWS_SOURCE_MAX 320
+/* "config:" and a whole path (never cut short). */
+#define VWS_SOURCE_MAX (PATH_MAX + 16)
 #define VWS_REASON_MAX 160
+
+/* A hash map from table key to object, sized by the live objects. */
+struct vws_table {
+	uint32_t *keys;
+	struct vws_bo **vals;    /* NULL: free slot */
+	uint32_t cap, count;
+};
 
 struct vws_device {
 	atomic_uint refcount;
@@ -45,14 +54,17 @@ struct vws_device {
 	char policy_source[VWS_SOURCE_MAX];
 	char hint_reason[VWS_REASON_MAX];
 
-	/* Objects by table key (GEM handle). Import, the final unref and
-	 * creation all take table_lock; see vws_bo.c for the protocol. */
+	/* Objects by table key (GEM handle, vtest res id): vws_table.c.
+	 * Import, the final unref and creation all take table_lock; see
+	 * vws_bo.c for the protocol. */
 	pthread_mutex_t table_lock;
-	struct vws_bo **table;
-	uint32_t table_size;
+	struct vws_table table;
 
 	pthread_mutex_t stats_lock;
 	struct vws_stats stats;
+	/* Region bytes of first maps admitted and not finished yet
+	 * (vws_stats_region_admit). stats_lock. */
+	uint64_t region_bytes_admitted;
 };
 
 struct vws_bo {
@@ -69,6 +81,9 @@ struct vws_bo {
 	uint64_t size;
 	bool hinted;
 	bool imported;
+	/* blob_flags are the object's: false for an object another device
+	 * created (RESOURCE_INFO does not report flags). */
+	bool flags_known;
 	/* HOST3D + MAPPABLE, created here: uses the host-visible region. */
 	bool in_region;
 
@@ -78,6 +93,7 @@ struct vws_bo {
 	_Atomic(void *) map_ptr;
 	void *placed_ptr;
 	bool region_held;        /* counted in region_bytes_held */
+	bool region_admitted;    /* counted in region_bytes_admitted; map_lock */
 
 	uint64_t backend_data;
 	void *backend_ptr;
@@ -92,6 +108,7 @@ void vws_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Policy and configuration (vws_config.c) */
 void vws_policy_resolve(struct vws_device *dev, const struct vws_device_create_info *ci);
+uint64_t vws_host_visible_size_resolve(const struct vws_device_create_info *ci);
 
 /* Accounting (vws_stats.c) */
 void vws_stats_count(struct vws_device *dev, enum vws_stat_counter c);
@@ -99,13 +116,31 @@ void vws_stats_bo_added(struct vws_device *dev, struct vws_bo *bo);
 void vws_stats_bo_removed(struct vws_device *dev, struct vws_bo *bo);
 /* First mapping (cached, placed or forced) of an object. map_lock held. */
 void vws_stats_bo_mapped(struct vws_device *dev, struct vws_bo *bo);
+/* The kernel reserved the object's region range before (or without) a
+ * mapping: a backend op whose map reserves in a step that can succeed
+ * while the mmap after it fails says so here. map_lock held. */
+void vws_stats_bo_held(struct vws_device *dev, struct vws_bo *bo);
 /* The object's last mapping went away (its region range stays held). */
 void vws_stats_bo_unmapped(struct vws_device *dev);
 void vws_stats_add(struct vws_device *dev, uint64_t *field_in_stats);
+/* Before a first map that would make a kernel which does not validate hints
+ * (Linux 7.2 as merged) do a deferred map: -ENOSPC when the caller gave the
+ * region's size and the object cannot fit next to what this device holds
+ * (such a kernel sleeps forever instead of failing). 0 otherwise; an
+ * admitted object is counted until vws_stats_region_admit_end. map_lock. */
+int vws_stats_region_admit(struct vws_device *dev, struct vws_bo *bo);
+void vws_stats_region_admit_end(struct vws_device *dev, struct vws_bo *bo);
 
-/* Objects (vws_bo.c) */
+/* The object table (vws_table.c), table_lock held. Insert: -EEXIST when
+ * the key is taken, -ENOMEM. Remove: only if the key maps to bo. Next:
+ * iterates from *pos = 0, NULL at the end. */
 int vws_table_insert_locked(struct vws_device *dev, struct vws_bo *bo);
 struct vws_bo *vws_table_lookup_locked(struct vws_device *dev, uint32_t handle);
+void vws_table_remove_locked(struct vws_device *dev, struct vws_bo *bo);
+struct vws_bo *vws_table_next_locked(struct vws_device *dev, uint32_t *pos);
+void vws_table_fini(struct vws_device *dev);
+
+/* Objects (vws_bo.c) */
 struct vws_bo *vws_bo_alloc(struct vws_device *dev, const struct vws_blob_desc *d);
 void vws_bo_free(struct vws_bo *bo);
 

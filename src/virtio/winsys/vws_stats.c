@@ -11,6 +11,7 @@
  * at creation anyway; the winsys cannot tell and counts such objects as
  * deferred (docs/winsys.md).
  */
+#include <errno.h>
 #include <string.h>
 
 #include "vws_priv.h"
@@ -61,16 +62,29 @@ void vws_stats_bo_added(struct vws_device *dev, struct vws_bo *bo)
 	pthread_mutex_unlock(&dev->stats_lock);
 }
 
-void vws_stats_bo_mapped(struct vws_device *dev, struct vws_bo *bo)
+/* A deferred object's range is now the kernel's: deferred -> held. */
+static void vws_stats_bo_held_locked(struct vws_device *dev, struct vws_bo *bo)
 {
-	pthread_mutex_lock(&dev->stats_lock);
-	dev->stats.mapped_objects++;
 	if (bo->in_region && !bo->region_held) {
 		bo->region_held = true;
 		dev->stats.deferred_objects--;
 		dev->stats.region_bytes_deferred -= bo->size;
 		vws_stats_hold_locked(dev, bo->size);
 	}
+}
+
+void vws_stats_bo_held(struct vws_device *dev, struct vws_bo *bo)
+{
+	pthread_mutex_lock(&dev->stats_lock);
+	vws_stats_bo_held_locked(dev, bo);
+	pthread_mutex_unlock(&dev->stats_lock);
+}
+
+void vws_stats_bo_mapped(struct vws_device *dev, struct vws_bo *bo)
+{
+	pthread_mutex_lock(&dev->stats_lock);
+	dev->stats.mapped_objects++;
+	vws_stats_bo_held_locked(dev, bo);
 	pthread_mutex_unlock(&dev->stats_lock);
 }
 
@@ -100,6 +114,48 @@ void vws_stats_bo_removed(struct vws_device *dev, struct vws_bo *bo)
 	pthread_mutex_unlock(&dev->stats_lock);
 }
 
+int vws_stats_region_admit(struct vws_device *dev, struct vws_bo *bo)
+{
+	uint64_t region = dev->info.host_visible_size;
+	uint64_t held, admitted;
+	int ret = 0;
+
+	/* Only a deferred map on a kernel that may hang needs admitting. A
+	 * validating kernel fails a full region with -ENOSPC itself; without
+	 * the region's size nothing can be judged (docs/winsys.md). */
+	if (!bo->hinted || !bo->in_region || bo->region_held || !region ||
+	    dev->info.hint_support != VWS_HINT_IGNORED)
+		return 0;
+	pthread_mutex_lock(&dev->stats_lock);
+	held = dev->stats.region_bytes_held;
+	admitted = dev->region_bytes_admitted;
+	if (held + admitted > region || bo->size > region - held - admitted) {
+		ret = -ENOSPC;
+	} else {
+		dev->region_bytes_admitted += bo->size;
+		bo->region_admitted = true;
+	}
+	pthread_mutex_unlock(&dev->stats_lock);
+	if (ret)
+		vws_log(dev, VWS_DEBUG_MAP,
+			"handle %u: %llu bytes do not fit: %llu held, %llu being mapped, region "
+			"%llu; refused before the kernel (a kernel that does not validate hints "
+			"would wait forever)", bo->handle, (unsigned long long)bo->size,
+			(unsigned long long)held, (unsigned long long)admitted,
+			(unsigned long long)region);
+	return ret;
+}
+
+void vws_stats_region_admit_end(struct vws_device *dev, struct vws_bo *bo)
+{
+	if (!bo->region_admitted)
+		return;
+	pthread_mutex_lock(&dev->stats_lock);
+	dev->region_bytes_admitted -= bo->size;
+	pthread_mutex_unlock(&dev->stats_lock);
+	bo->region_admitted = false;
+}
+
 void vws_device_get_stats(struct vws_device *dev, struct vws_stats *out)
 {
 	if (!dev || !out)
@@ -121,9 +177,9 @@ void vws_device_get_budget(struct vws_device *dev, uint64_t heap_size,
 	}
 	if (usage)
 		*usage = held;
-	if (budget) {
-		uint64_t left = heap_size > held ? heap_size - held : 0;
-
-		*budget = left > held ? left : held;
-	}
+	/* VK_EXT_memory_budget: the budget is what the process may hold in the
+	 * heap, its current usage included. Nothing tells what other processes
+	 * hold, so that is the heap; never below what is already held. */
+	if (budget)
+		*budget = heap_size > held ? heap_size : held;
 }

@@ -132,7 +132,8 @@ static int vws_vtest_open(struct vws_device *dev, const struct vws_device_create
 	pthread_mutex_init(&vt->sync_lock, NULL);
 	snprintf(vt->path, sizeof(vt->path), "%s", path);
 
-	ret = vws_vtest_conn_open(path, name, vws_vtest_timeout_ms(), &vt->conn);
+	vt->timeout_ms = vws_vtest_timeout_ms();
+	ret = vws_vtest_conn_open(path, name, vt->timeout_ms, &vt->conn);
 	if (ret) {
 		vws_log(dev, VWS_DEBUG_INIT, "vtest: %s: %s%s", path, strerror(-ret),
 			ret == -ENOENT || ret == -ECONNREFUSED

@@ -16,11 +16,22 @@ struct vws_vtest {
 	uint32_t max_timelines;  /* GET_PARAM MAX_TIMELINE_COUNT, 0 if invalid */
 	uint32_t num_rings;      /* rings of the context, 0 before CONTEXT_INIT */
 
-	/* Live sync ids. The server closes the connection when a command
+	int timeout_ms;          /* VWS_VTEST_TIMEOUT_MS */
+
+	/* Live syncs. The server closes the connection when a command
 	 * names an unknown sync, so ids are checked here first. */
 	pthread_mutex_t sync_lock;
-	uint32_t *syncs;
+	struct vws_vtest_sync *syncs;
 	uint32_t num_syncs, cap_syncs;
+};
+
+/* One live vtest sync and the highest value that what was already sent
+ * will give it (its creation value, a signal, or the out-sync of a batch
+ * already submitted): the vtest counterpart of "the syncobj has a fence
+ * for this point". A submission may wait only for values up to it. */
+struct vws_vtest_sync {
+	uint32_t id;
+	uint64_t submitted;
 };
 
 static inline struct vws_vtest *vws_vtest(const struct vws_device *dev)

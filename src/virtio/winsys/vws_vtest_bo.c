@@ -83,6 +83,10 @@ void vws_vtest_bo_close(struct vws_device *dev, struct vws_bo *bo)
 	int ret;
 
 	close(vws_vtest_bo_fd(bo));
+	/* res_id 0: the server handed out a live object's id again (see
+	 * vws_bo_create); that resource is the other object's. */
+	if (!bo->res_id)
+		return;
 	/* An imported object is one of ours (see import): only its last
 	 * reference, which is this one, owns the server resource. */
 	ret = vws_vtest_resource_unref(vt->conn, bo->res_id);
@@ -123,16 +127,16 @@ int vws_vtest_bo_export(struct vws_device *dev, struct vws_bo *bo, int *fd)
 int vws_vtest_bo_import(struct vws_device *dev, int fd, uint32_t *handle)
 {
 	struct stat want, st;
+	struct vws_bo *bo;
+	uint32_t pos = 0;
 
 	if (fstat(fd, &want))
 		return -errno;
-	for (uint32_t h = 0; h < dev->table_size; h++) {
-		struct vws_bo *bo = dev->table[h];
-
-		if (!bo || fstat(vws_vtest_bo_fd(bo), &st))
+	while ((bo = vws_table_next_locked(dev, &pos))) {
+		if (fstat(vws_vtest_bo_fd(bo), &st))
 			continue;
 		if (st.st_dev == want.st_dev && st.st_ino == want.st_ino) {
-			*handle = h;
+			*handle = bo->handle;
 			return 0;
 		}
 	}

@@ -8,6 +8,15 @@
  * on its ring; in-syncs are waited for here, before sending, because a
  * vtest batch has no wait list. A sync_file (fence fd) has no vtest
  * equivalent: -EOPNOTSUPP.
+ *
+ * Waiting in the caller's thread must not wait for something only a later
+ * call of that thread would send (wait-before-signal: it would never
+ * return). The kernel refuses such a submission at once (an in-syncobj
+ * without a fence for the point is -EINVAL), and so do we: each sync
+ * remembers the highest value what was already sent will give it, and a
+ * submission may only wait for values up to that. What it does wait for is
+ * work the server already has, bounded by VWS_VTEST_TIMEOUT_MS (-ETIME,
+ * nothing sent) and by the server's death (-ECONNRESET).
  */
 #include <errno.h>
 #include <poll.h>
@@ -22,7 +31,7 @@
 static bool vws_vtest_sync_known_locked(struct vws_vtest *vt, uint32_t id, uint32_t *at)
 {
 	for (uint32_t i = 0; i < vt->num_syncs; i++) {
-		if (vt->syncs[i] == id) {
+		if (vt->syncs[i].id == id) {
 			if (at)
 				*at = i;
 			return true;
@@ -40,6 +49,20 @@ static bool vws_vtest_syncs_known(struct vws_vtest *vt, const uint32_t *ids, uin
 		ok = vws_vtest_sync_known_locked(vt, ids[i], NULL);
 	pthread_mutex_unlock(&vt->sync_lock);
 	return ok;
+}
+
+/* Records that what was sent gives sync id the value (max with what it
+ * had: exact, when reset). */
+static void vws_vtest_sync_promise(struct vws_vtest *vt, uint32_t id, uint64_t value,
+				   bool exact)
+{
+	uint32_t at;
+
+	pthread_mutex_lock(&vt->sync_lock);
+	if (vws_vtest_sync_known_locked(vt, id, &at) &&
+	    (exact || vt->syncs[at].submitted < value))
+		vt->syncs[at].submitted = value;
+	pthread_mutex_unlock(&vt->sync_lock);
 }
 
 void vws_vtest_syncs_fini(struct vws_vtest *vt)
@@ -61,7 +84,8 @@ int vws_vtest_syncobj_create(struct vws_device *dev, bool signaled, uint32_t *ha
 	pthread_mutex_lock(&vt->sync_lock);
 	if (vt->num_syncs == vt->cap_syncs) {
 		uint32_t cap = vt->cap_syncs ? vt->cap_syncs * 2 : 16;
-		uint32_t *s = cap > vt->cap_syncs ? realloc(vt->syncs, cap * sizeof(*s)) : NULL;
+		struct vws_vtest_sync *s =
+			cap > vt->cap_syncs ? realloc(vt->syncs, cap * sizeof(*s)) : NULL;
 
 		if (!s) {
 			pthread_mutex_unlock(&vt->sync_lock);
@@ -71,7 +95,7 @@ int vws_vtest_syncobj_create(struct vws_device *dev, bool signaled, uint32_t *ha
 		vt->syncs = s;
 		vt->cap_syncs = cap;
 	}
-	vt->syncs[vt->num_syncs++] = id;
+	vt->syncs[vt->num_syncs++] = (struct vws_vtest_sync){ id, signaled ? 1 : 0 };
 	pthread_mutex_unlock(&vt->sync_lock);
 	*handle = id;
 	return 0;
@@ -186,8 +210,36 @@ int vws_vtest_syncobj_signal(struct vws_device *dev, const uint32_t *handles, ui
 
 		if (ret)
 			return ret;
+		vws_vtest_sync_promise(vt, handles[i], 1, false);
 	}
 	return 0;
+}
+
+/* The in-syncs' values, each already promised by something sent: 0, or
+ * -EINVAL (wait-before-signal) naming the first that is not. */
+static int vws_vtest_check_promised(struct vws_device *dev, const uint32_t *ids,
+				    const uint64_t *values, uint32_t n)
+{
+	struct vws_vtest *vt = vws_vtest(dev);
+	int ret = 0;
+
+	pthread_mutex_lock(&vt->sync_lock);
+	for (uint32_t i = 0; !ret && i < n; i++) {
+		uint32_t at;
+
+		if (!vws_vtest_sync_known_locked(vt, ids[i], &at)) {
+			ret = -EINVAL;
+		} else if (vt->syncs[at].submitted < values[i]) {
+			vws_log(dev, VWS_DEBUG_SUBMIT,
+				"vtest: in-sync %u waits for %llu, but what was sent only gives it "
+				"%llu (wait-before-signal)", ids[i],
+				(unsigned long long)values[i],
+				(unsigned long long)vt->syncs[at].submitted);
+			ret = -EINVAL;
+		}
+	}
+	pthread_mutex_unlock(&vt->sync_lock);
+	return ret;
 }
 
 /* ids and values of a point list; binary syncs (point 0) mean value 1. */
@@ -242,16 +294,29 @@ int vws_vtest_submit_op(struct vws_device *dev, const struct vws_submit_info *in
 	if (ret)
 		goto out;
 	if (info->num_in_syncobjs) {
-		ret = vws_vtest_wait_values(vt, in_ids, in_vals, info->num_in_syncobjs, INT64_MAX,
-					    true);
-		for (uint32_t i = 0; !ret && i < info->num_in_syncobjs; i++)
-			if (info->in_syncobjs[i].reset)
-				ret = vws_vtest_sync_write(vt->conn, in_ids[i], 0);
+		ret = vws_vtest_check_promised(dev, in_ids, in_vals, info->num_in_syncobjs);
+		if (ret)
+			goto out;
+		ret = vws_vtest_wait_values(vt, in_ids, in_vals, info->num_in_syncobjs,
+					    vws_vtest_now_ns() + vt->timeout_ms * 1000000ll, true);
+		if (ret == -ETIME)
+			vws_log(dev, VWS_DEBUG_SUBMIT,
+				"vtest: in-syncs not signalled within %d ms; nothing submitted",
+				vt->timeout_ms);
+		for (uint32_t i = 0; !ret && i < info->num_in_syncobjs; i++) {
+			if (!info->in_syncobjs[i].reset)
+				continue;
+			ret = vws_vtest_sync_write(vt->conn, in_ids[i], 0);
+			if (!ret)
+				vws_vtest_sync_promise(vt, in_ids[i], 0, true);
+		}
 		if (ret)
 			goto out;
 	}
 	ret = vws_vtest_submit(vt->conn, info->cmd, info->cmd_size, ring, out_ids, out_vals,
 			       info->num_out_syncobjs);
+	for (uint32_t i = 0; !ret && i < info->num_out_syncobjs; i++)
+		vws_vtest_sync_promise(vt, out_ids[i], out_vals[i], false);
 out:
 	free(in_ids);
 	free(in_vals);
