@@ -169,7 +169,7 @@ static void vws_device_destroy(struct vws_device *dev)
 		dev->ops->close(dev);
 	vws_table_fini(dev);
 	pthread_mutex_destroy(&dev->table_lock);
-	pthread_mutex_destroy(&dev->stats_lock);
+	vws_stats_fini(dev);
 	free(dev);
 }
 
@@ -186,7 +186,7 @@ int vws_device_create(const struct vws_device_create_info *ci, struct vws_device
 		return -ENOMEM;
 	atomic_init(&dev->refcount, 1);
 	pthread_mutex_init(&dev->table_lock, NULL);
-	pthread_mutex_init(&dev->stats_lock, NULL);
+	vws_stats_init(dev);
 	dev->debug = vws_debug_parse(getenv("VWS_DEBUG"));
 	dev->info.defer_policy_source = dev->policy_source;
 	dev->info.hint_reason = dev->hint_reason;

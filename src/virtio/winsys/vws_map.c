@@ -54,7 +54,7 @@ static int vws_bo_map_locked(struct vws_bo *bo, void **ptr, bool forced)
 		return ret;
 	}
 	if (forced)
-		vws_stats_add(dev, &dev->stats.forced_maps);
+		vws_count(dev, VWS_COUNT_FORCED_MAPS, 1);
 	/* Release: a thread that sees the pointer without the lock sees the
 	 * mapping complete. */
 	atomic_store_explicit(&bo->map_ptr, p, memory_order_release);
@@ -93,7 +93,7 @@ int vws_bo_map(struct vws_bo *bo, void **ptr)
 
 	if (!bo || !ptr)
 		return -EINVAL;
-	vws_stats_add(bo->dev, &bo->dev->stats.map_calls);
+	vws_count(bo->dev, VWS_COUNT_MAP_CALLS, 1);
 	p = atomic_load_explicit(&bo->map_ptr, memory_order_acquire);
 	if (p) {
 		*ptr = p;
@@ -112,7 +112,7 @@ int vws_bo_map_placed(struct vws_bo *bo, void *addr)
 	if (!bo || !addr || ((uintptr_t)addr & (page - 1)))
 		return -EINVAL;
 	dev = bo->dev;
-	vws_stats_add(dev, &dev->stats.map_calls);
+	vws_count(dev, VWS_COUNT_MAP_CALLS, 1);
 	pthread_mutex_lock(&bo->map_lock);
 	if (bo->placed_ptr) {
 		ret = -EBUSY;

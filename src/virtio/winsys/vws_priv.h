@@ -27,11 +27,29 @@ enum vws_debug_flag {
 	VWS_DEBUG_SUBMIT = 1u << 6,
 };
 
+/* Counts kept per thread and folded on read (vws_stats.c). */
+enum vws_count {
+	VWS_COUNT_OBJECTS,
+	VWS_COUNT_IMPORTED,
+	VWS_COUNT_MAPPED,
+	VWS_COUNT_DEFERRED,
+	VWS_COUNT_BYTES_DEFERRED,
+	VWS_COUNT_MAP_CALLS,
+	VWS_COUNT_MAP_IOCTLS,
+	VWS_COUNT_MMAPS,
+	VWS_COUNT_FORCED_MAPS,
+	VWS_COUNT_EXPORTS,
+	VWS_COUNT_IMPORTS,
+	VWS_COUNT_NUM,
+};
+
 /* Work counters a backend bumps (see vws_backend.h). */
 enum vws_stat_counter {
-	VWS_STAT_MAP_IOCTL,
-	VWS_STAT_MMAP,
+	VWS_STAT_MAP_IOCTL = VWS_COUNT_MAP_IOCTLS,
+	VWS_STAT_MMAP = VWS_COUNT_MMAPS,
 };
+
+struct vws_shard;
 
 /* "config:" and a whole path (never cut short). */
 #define VWS_SOURCE_MAX (PATH_MAX + 16)
@@ -60,10 +78,15 @@ struct vws_device {
 	pthread_mutex_t table_lock;
 	struct vws_table table;
 
-	pthread_mutex_t stats_lock;
-	struct vws_stats stats;
+	/* Accounting (vws_stats.c): counts per thread, folded on read */
+	uint64_t id;                    /* unique for the process's life */
+	pthread_mutex_t shards_lock;    /* the list; taken by a thread's first count and reads */
+	struct vws_shard *shards;
+	_Atomic uint64_t spill[VWS_COUNT_NUM]; /* when a thread's copy cannot be made */
+	_Atomic uint64_t region_held, region_peak;
 	/* Region bytes of first maps admitted and not finished yet
-	 * (vws_stats_region_admit). stats_lock. */
+	 * (vws_stats_region_admit). admit_lock. */
+	pthread_mutex_t admit_lock;
 	uint64_t region_bytes_admitted;
 };
 
@@ -111,7 +134,13 @@ void vws_policy_resolve(struct vws_device *dev, const struct vws_device_create_i
 uint64_t vws_host_visible_size_resolve(const struct vws_device_create_info *ci);
 
 /* Accounting (vws_stats.c) */
-void vws_stats_count(struct vws_device *dev, enum vws_stat_counter c);
+int vws_stats_init(struct vws_device *dev);
+void vws_stats_fini(struct vws_device *dev);
+void vws_count(struct vws_device *dev, enum vws_count c, int64_t n);
+static inline void vws_stats_count(struct vws_device *dev, enum vws_stat_counter c)
+{
+	vws_count(dev, (enum vws_count)c, 1);
+}
 void vws_stats_bo_added(struct vws_device *dev, struct vws_bo *bo);
 void vws_stats_bo_removed(struct vws_device *dev, struct vws_bo *bo);
 /* First mapping (cached, placed or forced) of an object. map_lock held. */
@@ -122,7 +151,6 @@ void vws_stats_bo_mapped(struct vws_device *dev, struct vws_bo *bo);
 void vws_stats_bo_held(struct vws_device *dev, struct vws_bo *bo);
 /* The object's last mapping went away (its region range stays held). */
 void vws_stats_bo_unmapped(struct vws_device *dev);
-void vws_stats_add(struct vws_device *dev, uint64_t *field_in_stats);
 /* Before a first map that would make a kernel which does not validate hints
  * (Linux 7.2 as merged) do a deferred map: -ENOSPC when the caller gave the
  * region's size and the object cannot fit next to what this device holds

@@ -32,7 +32,7 @@ int vws_bo_export_fd(struct vws_bo *bo, int *fd)
 			strerror(-ret));
 		return ret;
 	}
-	vws_stats_add(dev, &dev->stats.exports);
+	vws_count(dev, VWS_COUNT_EXPORTS, 1);
 	vws_log(dev, VWS_DEBUG_EXPORT, "handle %u res %u exported as fd %d", bo->handle,
 		bo->res_id, *fd);
 	return 0;
@@ -117,7 +117,7 @@ int vws_bo_import_fd(struct vws_device *dev, int fd, uint64_t expected_size,
 		}
 		vws_log(dev, VWS_DEBUG_IMPORT, "fd %d: known object handle %u", fd, bo->handle);
 	}
-	vws_stats_add(dev, &dev->stats.imports);
+	vws_count(dev, VWS_COUNT_IMPORTS, 1);
 	*out = bo;
 	return 0;
 }
