@@ -6,17 +6,26 @@
  * The table (vws_table.c) maps a GEM handle to the one vws_bo that owns it. The kernel
  * gives an imported buffer the handle it already has in this file, with no
  * extra reference, so one GEM handle must be one vws_bo with our own count.
- * Import and the final unref race; the protocol, all under table_lock:
+ * Import and the final unref race; the protocol (table_lock guards the
+ * table and these fields, and is never held across a syscall):
  *  - import looks the handle up and takes a reference, even from zero; a
  *    0 -> 1 step is a "revival" and is counted in bo->revivals;
  *  - every unref that drops the count to zero then takes table_lock: if
  *    revivals is non-zero it consumes one and backs off (a later unref
- *    owns the destruction), otherwise it clears the slot, unmaps and closes
- *    the handle before releasing the lock, so an import can neither find a
- *    half-destroyed object nor get the handle number while it is being
- *    closed.
+ *    owns the destruction), otherwise it marks the object closing and
+ *    leaves it in the table while it unmaps and closes the handle outside
+ *    the lock, then takes it out;
+ *  - an import whose handle is a closing object's cannot tell whether the
+ *    kernel gave it the handle being closed or, once closed, the same
+ *    number anew: it waits until the object is out of the table and asks
+ *    the kernel again; so does an import during which any close finished
+ *    (dev->closes moved): the handle it was given may be the one closed,
+ *    or a creation's that took the number over;
+ *  - a creation that gets a closing object's number takes the slot over:
+ *    the kernel gives a number only once it is free.
  * Each zero-crossing is thus matched by exactly one destroy-or-back-off,
- * whatever the interleaving.
+ * whatever the interleaving, and no import ever holds a handle that a
+ * destruction is about to close.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -177,14 +186,13 @@ int vws_bo_create(struct vws_device *dev, const struct vws_bo_create_info *ci,
 	return 0;
 
 fail_close: {
-		/* A temporary object just to hand the backend what it made. */
+		/* A temporary object just to hand the backend what it made
+		 * (never exported: no import can hold its handle). */
 		struct vws_bo tmp = { .dev = dev, .handle = desc.handle, .res_id = desc.res_id,
 				      .size = desc.size, .backend_data = desc.backend_data,
 				      .backend_ptr = desc.backend_ptr };
 
-		pthread_mutex_lock(&dev->table_lock);
 		dev->ops->bo_close(dev, &tmp);
-		pthread_mutex_unlock(&dev->table_lock);
 	}
 	return ret;
 }
@@ -209,10 +217,16 @@ void vws_bo_unref(struct vws_bo *bo)
 		pthread_mutex_unlock(&dev->table_lock);
 		return;
 	}
-	vws_table_remove_locked(dev, bo);
+	bo->closing = true;
+	pthread_mutex_unlock(&dev->table_lock);
 	vws_stats_bo_removed(dev, bo);
 	vws_bo_unmap_all(bo);
 	dev->ops->bo_close(dev, bo);
+	pthread_mutex_lock(&dev->table_lock);
+	vws_table_remove_locked(dev, bo);
+	atomic_fetch_add(&dev->closes, 1);
+	if (dev->table_waiters)
+		pthread_cond_broadcast(&dev->table_cond);
 	pthread_mutex_unlock(&dev->table_lock);
 
 	vws_log(dev, VWS_DEBUG_BO, "destroyed handle %u res %u", bo->handle, bo->res_id);

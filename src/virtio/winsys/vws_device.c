@@ -169,6 +169,8 @@ static void vws_device_destroy(struct vws_device *dev)
 		dev->ops->close(dev);
 	vws_table_fini(dev);
 	pthread_mutex_destroy(&dev->table_lock);
+	pthread_cond_destroy(&dev->table_cond);
+	pthread_mutex_destroy(&dev->import_lock);
 	vws_stats_fini(dev);
 	free(dev);
 }
@@ -186,6 +188,8 @@ int vws_device_create(const struct vws_device_create_info *ci, struct vws_device
 		return -ENOMEM;
 	atomic_init(&dev->refcount, 1);
 	pthread_mutex_init(&dev->table_lock, NULL);
+	pthread_cond_init(&dev->table_cond, NULL);
+	pthread_mutex_init(&dev->import_lock, NULL);
 	vws_stats_init(dev);
 	dev->debug = vws_debug_parse(getenv("VWS_DEBUG"));
 	dev->info.defer_policy_source = dev->policy_source;

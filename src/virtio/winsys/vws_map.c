@@ -167,7 +167,7 @@ out:
 	return ret;
 }
 
-/* Final unref, table_lock held, nobody else has the object. */
+/* Final unref: nobody else has the object. */
 void vws_bo_unmap_all(struct vws_bo *bo)
 {
 	void *p = atomic_load(&bo->map_ptr);

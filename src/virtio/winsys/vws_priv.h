@@ -73,10 +73,20 @@ struct vws_device {
 	char hint_reason[VWS_REASON_MAX];
 
 	/* Objects by table key (GEM handle, vtest res id): vws_table.c.
-	 * Import, the final unref and creation all take table_lock; see
+	 * Import, the final unref and creation take table_lock for the table
+	 * only, never across a syscall; table_cond wakes an import waiting for
+	 * a closing object's key. import_lock serialises imports (the DRM
+	 * file's prime lock does in the kernel), across their syscalls. See
 	 * vws_bo.c for the protocol. */
 	pthread_mutex_t table_lock;
+	pthread_cond_t table_cond;
+	uint32_t table_waiters;
+	/* Closes finished (an object out of the table after its key was
+	 * closed): written under table_lock, read by imports before asking
+	 * the kernel for a key. */
+	_Atomic uint64_t closes;
 	struct vws_table table;
+	pthread_mutex_t import_lock;
 
 	/* Accounting (vws_stats.c): counts per thread, folded on read */
 	uint64_t id;                    /* unique for the process's life */
@@ -96,6 +106,9 @@ struct vws_bo {
 	/* Final unrefs that must back off because an import revived the
 	 * object after they dropped it to zero. table_lock. */
 	uint32_t revivals;
+	/* Its last reference is gone and its key is being closed (munmap,
+	 * GEM_CLOSE): still in the table, never revived. table_lock. */
+	bool closing;
 
 	uint32_t handle;
 	uint32_t res_id;
@@ -160,8 +173,10 @@ int vws_stats_region_admit(struct vws_device *dev, struct vws_bo *bo);
 void vws_stats_region_admit_end(struct vws_device *dev, struct vws_bo *bo);
 
 /* The object table (vws_table.c), table_lock held. Insert: -EEXIST when
- * the key is taken, -ENOMEM. Remove: only if the key maps to bo. Next:
- * iterates from *pos = 0, NULL at the end. */
+ * the key is a live object's (a closing object's key is taken over: the
+ * kernel only reuses a key once it is closed), -ENOMEM. Remove: only if
+ * the key maps to bo. Next: iterates over live objects from *pos = 0,
+ * NULL at the end. */
 int vws_table_insert_locked(struct vws_device *dev, struct vws_bo *bo);
 struct vws_bo *vws_table_lookup_locked(struct vws_device *dev, uint32_t handle);
 void vws_table_remove_locked(struct vws_device *dev, struct vws_bo *bo);

@@ -38,9 +38,10 @@ int vws_bo_export_fd(struct vws_bo *bo, int *fd)
 	return 0;
 }
 
-/* Table lock held; the handle is not in the table. */
-static int vws_bo_import_new_locked(struct vws_device *dev, int fd, uint32_t handle,
-				    uint64_t expected_size, struct vws_bo **out)
+/* The handle is not in the table; import_lock held (no other import can
+ * be given it meanwhile, and no creation: the kernel holds it open). */
+static int vws_bo_import_new(struct vws_device *dev, int fd, uint32_t handle,
+			     uint64_t expected_size, struct vws_bo **out)
 {
 	struct vws_blob_desc desc;
 	struct vws_bo *bo;
@@ -64,7 +65,9 @@ static int vws_bo_import_new_locked(struct vws_device *dev, int fd, uint32_t han
 		goto abort;
 	}
 	bo->imported = true;
+	pthread_mutex_lock(&dev->table_lock);
 	ret = vws_table_insert_locked(dev, bo);
+	pthread_mutex_unlock(&dev->table_lock);
 	if (ret) {
 		vws_bo_free(bo);
 		goto abort;
@@ -89,17 +92,39 @@ int vws_bo_import_fd(struct vws_device *dev, int fd, uint64_t expected_size,
 
 	if (!dev || fd < 0 || !out)
 		return -EINVAL;
-	pthread_mutex_lock(&dev->table_lock);
-	ret = dev->ops->bo_import(dev, fd, &handle);
-	if (ret) {
+	pthread_mutex_lock(&dev->import_lock);
+	for (;;) {
+		uint64_t closes = atomic_load(&dev->closes);
+
+		ret = dev->ops->bo_import(dev, fd, &handle);
+		if (ret) {
+			pthread_mutex_unlock(&dev->import_lock);
+			vws_log(dev, VWS_DEBUG_IMPORT, "fd %d: import failed: %s", fd,
+				strerror(-ret));
+			return ret;
+		}
+		pthread_mutex_lock(&dev->table_lock);
+		bo = vws_table_lookup_locked(dev, handle);
+		if (atomic_load(&dev->closes) != closes) {
+			/* a close finished while the kernel answered: the
+			 * handle may be the one it closed */
+			pthread_mutex_unlock(&dev->table_lock);
+			continue;
+		}
+		if (!bo || !bo->closing)
+			break;
+		/* The handle of an object being destroyed: the kernel's answer
+		 * may be the handle about to be closed. Once it is, ask again. */
+		dev->table_waiters++;
+		while ((bo = vws_table_lookup_locked(dev, handle)) && bo->closing)
+			pthread_cond_wait(&dev->table_cond, &dev->table_lock);
+		dev->table_waiters--;
 		pthread_mutex_unlock(&dev->table_lock);
-		vws_log(dev, VWS_DEBUG_IMPORT, "fd %d: import failed: %s", fd, strerror(-ret));
-		return ret;
 	}
-	bo = vws_table_lookup_locked(dev, handle);
 	if (!bo) {
-		ret = vws_bo_import_new_locked(dev, fd, handle, expected_size, &bo);
 		pthread_mutex_unlock(&dev->table_lock);
+		ret = vws_bo_import_new(dev, fd, handle, expected_size, &bo);
+		pthread_mutex_unlock(&dev->import_lock);
 		if (ret)
 			return ret;
 	} else {
@@ -108,6 +133,7 @@ int vws_bo_import_fd(struct vws_device *dev, int fd, uint64_t expected_size,
 		if (atomic_fetch_add(&bo->refcount, 1) == 0)
 			bo->revivals++;
 		pthread_mutex_unlock(&dev->table_lock);
+		pthread_mutex_unlock(&dev->import_lock);
 		if (expected_size > bo->size) {
 			vws_log(dev, VWS_DEBUG_IMPORT, "fd %d: object has %llu bytes, %llu expected",
 				fd, (unsigned long long)bo->size,

@@ -74,8 +74,13 @@ int vws_table_insert_locked(struct vws_device *dev, struct vws_bo *bo)
 			return ret;
 	}
 	i = vws_table_slot(t, bo->handle);
-	if (t->vals[i])
+	if (t->vals[i] && !t->vals[i]->closing)
 		return -EEXIST;
+	if (t->vals[i]) {
+		/* the closing object's final removal will find it is not its own */
+		t->vals[i] = bo;
+		return 0;
+	}
 	t->keys[i] = bo->handle;
 	t->vals[i] = bo;
 	t->count++;
@@ -121,7 +126,7 @@ struct vws_bo *vws_table_next_locked(struct vws_device *dev, uint32_t *pos)
 	const struct vws_table *t = &dev->table;
 
 	for (; *pos < t->cap; (*pos)++)
-		if (t->vals[*pos])
+		if (t->vals[*pos] && !t->vals[*pos]->closing)
 			return t->vals[(*pos)++];
 	return NULL;
 }
