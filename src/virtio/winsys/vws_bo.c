@@ -36,20 +36,24 @@
 
 struct vws_bo *vws_bo_alloc(struct vws_device *dev, const struct vws_blob_desc *d)
 {
-	struct vws_bo *bo = calloc(1, sizeof(*bo));
+	/* malloc, not calloc: glibc's calloc skips the thread cache of freed
+	 * chunks, and an object's life is short on the paths that matter */
+	struct vws_bo *bo = malloc(sizeof(*bo));
 
 	if (!bo)
 		return NULL;
-	bo->dev = dev;
+	*bo = (struct vws_bo){
+		.dev = dev,
+		.handle = d->handle,
+		.res_id = d->res_id,
+		.blob_mem = d->blob_mem,
+		.size = d->size,
+		.map_lock = PTHREAD_MUTEX_INITIALIZER,
+		.backend_data = d->backend_data,
+		.backend_ptr = d->backend_ptr,
+	};
 	atomic_init(&bo->refcount, 1);
 	atomic_init(&bo->map_ptr, NULL);
-	pthread_mutex_init(&bo->map_lock, NULL);
-	bo->handle = d->handle;
-	bo->res_id = d->res_id;
-	bo->blob_mem = d->blob_mem;
-	bo->size = d->size;
-	bo->backend_data = d->backend_data;
-	bo->backend_ptr = d->backend_ptr;
 	return bo;
 }
 
@@ -155,9 +159,9 @@ int vws_bo_create(struct vws_device *dev, const struct vws_bo_create_info *ci,
 	bo->in_region = ci->blob_mem == VIRTGPU_BLOB_MEM_HOST3D &&
 			(ci->blob_flags & VIRTGPU_BLOB_FLAG_USE_MAPPABLE);
 
-	pthread_mutex_lock(&dev->table_lock);
+	vws_spin_lock(&dev->table_lock);
 	ret = vws_table_insert_locked(dev, bo);
-	pthread_mutex_unlock(&dev->table_lock);
+	vws_spin_unlock(&dev->table_lock);
 	if (ret == -EEXIST) {
 		/* The kernel never does this; a vtest server can: the key is a
 		 * live object's, so only what is new is released, and the call
@@ -211,23 +215,28 @@ void vws_bo_unref(struct vws_bo *bo)
 	if (!bo || atomic_fetch_sub(&bo->refcount, 1) != 1)
 		return;
 	dev = bo->dev;
-	pthread_mutex_lock(&dev->table_lock);
+	vws_spin_lock(&dev->table_lock);
 	if (bo->revivals) {
 		bo->revivals--;
-		pthread_mutex_unlock(&dev->table_lock);
+		vws_spin_unlock(&dev->table_lock);
 		return;
 	}
 	bo->closing = true;
-	pthread_mutex_unlock(&dev->table_lock);
+	vws_spin_unlock(&dev->table_lock);
 	vws_stats_bo_removed(dev, bo);
 	vws_bo_unmap_all(bo);
 	dev->ops->bo_close(dev, bo);
-	pthread_mutex_lock(&dev->table_lock);
+	vws_spin_lock(&dev->table_lock);
 	vws_table_remove_locked(dev, bo);
 	atomic_fetch_add(&dev->closes, 1);
-	if (dev->table_waiters)
-		pthread_cond_broadcast(&dev->table_cond);
-	pthread_mutex_unlock(&dev->table_lock);
+	vws_spin_unlock(&dev->table_lock);
+	if (atomic_load(&dev->close_waiters)) {
+		/* an import waits for this key: under close_lock, so that its
+		 * check and its sleep are one step for us */
+		pthread_mutex_lock(&dev->close_lock);
+		pthread_cond_broadcast(&dev->close_cond);
+		pthread_mutex_unlock(&dev->close_lock);
+	}
 
 	vws_log(dev, VWS_DEBUG_BO, "destroyed handle %u res %u", bo->handle, bo->res_id);
 	vws_bo_free(bo);

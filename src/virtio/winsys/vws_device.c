@@ -6,6 +6,7 @@
  * CONTEXT_INIT fails with -EEXIST after that.
  */
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -163,13 +164,25 @@ static void vws_probe(struct vws_device *dev)
 		vws_hint_support_name(dev->info.hint_support), dev->hint_reason);
 }
 
+void vws_spin_lock_slow(_Atomic uint32_t *l)
+{
+	unsigned spins = 0;
+
+	do {
+		while (atomic_load_explicit(l, memory_order_relaxed)) {
+			if (++spins % 64 == 0)
+				sched_yield(); /* the holder may be preempted */
+		}
+	} while (atomic_exchange_explicit(l, 1, memory_order_acquire));
+}
+
 static void vws_device_destroy(struct vws_device *dev)
 {
 	if (dev->ops && dev->backend)
 		dev->ops->close(dev);
 	vws_table_fini(dev);
-	pthread_mutex_destroy(&dev->table_lock);
-	pthread_cond_destroy(&dev->table_cond);
+	pthread_mutex_destroy(&dev->close_lock);
+	pthread_cond_destroy(&dev->close_cond);
 	pthread_mutex_destroy(&dev->import_lock);
 	vws_stats_fini(dev);
 	free(dev);
@@ -187,8 +200,8 @@ int vws_device_create(const struct vws_device_create_info *ci, struct vws_device
 	if (!dev)
 		return -ENOMEM;
 	atomic_init(&dev->refcount, 1);
-	pthread_mutex_init(&dev->table_lock, NULL);
-	pthread_cond_init(&dev->table_cond, NULL);
+	pthread_mutex_init(&dev->close_lock, NULL);
+	pthread_cond_init(&dev->close_cond, NULL);
 	pthread_mutex_init(&dev->import_lock, NULL);
 	vws_stats_init(dev);
 	dev->debug = vws_debug_parse(getenv("VWS_DEBUG"));

@@ -105,7 +105,7 @@ int vws_bo_map(struct vws_bo *bo, void **ptr)
 int vws_bo_map_placed(struct vws_bo *bo, void *addr)
 {
 	struct vws_device *dev;
-	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+	uint64_t page = vws_page_size();
 	void *p;
 	int ret;
 

@@ -74,13 +74,15 @@ struct vws_device {
 
 	/* Objects by table key (GEM handle, vtest res id): vws_table.c.
 	 * Import, the final unref and creation take table_lock for the table
-	 * only, never across a syscall; table_cond wakes an import waiting for
-	 * a closing object's key. import_lock serialises imports (the DRM
+	 * only, never across a syscall: a spinlock, as the DRM file's
+	 * table_lock is. An import waiting for a closing object's key sleeps
+	 * on close_cond (close_lock). import_lock serialises imports (the DRM
 	 * file's prime lock does in the kernel), across their syscalls. See
 	 * vws_bo.c for the protocol. */
-	pthread_mutex_t table_lock;
-	pthread_cond_t table_cond;
-	uint32_t table_waiters;
+	_Atomic uint32_t table_lock;
+	pthread_mutex_t close_lock;
+	pthread_cond_t close_cond;
+	_Atomic uint32_t close_waiters;
 	/* Closes finished (an object out of the table after its key was
 	 * closed): written under table_lock, read by imports before asking
 	 * the kernel for a key. */
@@ -135,10 +137,31 @@ struct vws_bo {
 	void *backend_ptr;
 };
 
+/* For sections of a few instructions: spins, yields to a holder that is
+ * not running (vws_device.c). */
+void vws_spin_lock_slow(_Atomic uint32_t *l);
+static inline void vws_spin_lock(_Atomic uint32_t *l)
+{
+	if (atomic_exchange_explicit(l, 1, memory_order_acquire))
+		vws_spin_lock_slow(l);
+}
+static inline void vws_spin_unlock(_Atomic uint32_t *l)
+{
+	atomic_store_explicit(l, 0, memory_order_release);
+}
+
 /* Logging (vws_log.c) */
 uint32_t vws_debug_parse(const char *s);
-void vws_log(const struct vws_device *dev, uint32_t flag, const char *fmt, ...)
+void vws_log_print(const struct vws_device *dev, uint32_t flag, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* A debug line when VWS_DEBUG asks for flag's category; otherwise not even
+ * its arguments are evaluated (the object paths log on every call). */
+#define vws_log(dev, flag, ...)                                                   \
+	do {                                                                      \
+		const struct vws_device *vws_log_dev_ = (dev);                    \
+		if (vws_log_dev_ && (vws_log_dev_->debug & (flag)))               \
+			vws_log_print(vws_log_dev_, (flag), __VA_ARGS__);         \
+	} while (0)
 /* Always printed: a setting the user gave that the winsys could not use. */
 void vws_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -149,7 +172,46 @@ uint64_t vws_host_visible_size_resolve(const struct vws_device_create_info *ci);
 /* Accounting (vws_stats.c) */
 int vws_stats_init(struct vws_device *dev);
 void vws_stats_fini(struct vws_device *dev);
-void vws_count(struct vws_device *dev, enum vws_count c, int64_t n);
+
+/* A thread's copy of one device's counts, written by that thread only. */
+struct vws_shard {
+	_Atomic uint64_t v[VWS_COUNT_NUM];
+	pthread_t owner;
+	struct vws_shard *next;
+};
+/* The device this thread counted for last, and its copy there. */
+struct vws_shard_last {
+	uint64_t id;
+	struct vws_shard *shard;
+};
+extern __thread struct vws_shard_last vws_shard_last __attribute__((tls_model("initial-exec")));
+/* The slow way: this thread's copy for dev (NULL: the device's spill). */
+struct vws_shard *vws_shard_lookup(struct vws_device *dev);
+
+/* This thread's copy of dev's counts, or NULL for the shared spill. */
+static inline struct vws_shard *vws_shard(struct vws_device *dev)
+{
+	return vws_shard_last.id == dev->id ? vws_shard_last.shard : vws_shard_lookup(dev);
+}
+
+static inline void vws_shard_add(struct vws_device *dev, struct vws_shard *s, enum vws_count c,
+				 int64_t n)
+{
+	if (!s) {
+		atomic_fetch_add_explicit(&dev->spill[c], (uint64_t)n, memory_order_relaxed);
+		return;
+	}
+	/* the owner's store; readers fold with loads (modulo 2^64 sums) */
+	atomic_store_explicit(&s->v[c],
+			      atomic_load_explicit(&s->v[c], memory_order_relaxed) + (uint64_t)n,
+			      memory_order_relaxed);
+}
+
+static inline void vws_count(struct vws_device *dev, enum vws_count c, int64_t n)
+{
+	vws_shard_add(dev, vws_shard(dev), c, n);
+}
+
 static inline void vws_stats_count(struct vws_device *dev, enum vws_stat_counter c)
 {
 	vws_count(dev, (enum vws_count)c, 1);
@@ -194,10 +256,13 @@ int vws_bo_map_cached(struct vws_bo *bo, void **ptr, bool forced);
 int vws_bo_force_map(struct vws_bo *bo);
 void vws_bo_unmap_all(struct vws_bo *bo);
 
+/* The page size, asked once. */
+uint64_t vws_page_size(void);
+
 /* The kernel rounds blob sizes up to its page size; so do we. */
 static inline uint64_t vws_page_round(uint64_t size)
 {
-	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+	uint64_t page = vws_page_size();
 
 	return (size + page - 1) & ~(page - 1);
 }

@@ -65,9 +65,9 @@ static int vws_bo_import_new(struct vws_device *dev, int fd, uint32_t handle,
 		goto abort;
 	}
 	bo->imported = true;
-	pthread_mutex_lock(&dev->table_lock);
+	vws_spin_lock(&dev->table_lock);
 	ret = vws_table_insert_locked(dev, bo);
-	pthread_mutex_unlock(&dev->table_lock);
+	vws_spin_unlock(&dev->table_lock);
 	if (ret) {
 		vws_bo_free(bo);
 		goto abort;
@@ -103,26 +103,37 @@ int vws_bo_import_fd(struct vws_device *dev, int fd, uint64_t expected_size,
 				strerror(-ret));
 			return ret;
 		}
-		pthread_mutex_lock(&dev->table_lock);
+		vws_spin_lock(&dev->table_lock);
 		bo = vws_table_lookup_locked(dev, handle);
 		if (atomic_load(&dev->closes) != closes) {
 			/* a close finished while the kernel answered: the
 			 * handle may be the one it closed */
-			pthread_mutex_unlock(&dev->table_lock);
+			vws_spin_unlock(&dev->table_lock);
 			continue;
 		}
 		if (!bo || !bo->closing)
 			break;
+		vws_spin_unlock(&dev->table_lock);
 		/* The handle of an object being destroyed: the kernel's answer
 		 * may be the handle about to be closed. Once it is, ask again. */
-		dev->table_waiters++;
-		while ((bo = vws_table_lookup_locked(dev, handle)) && bo->closing)
-			pthread_cond_wait(&dev->table_cond, &dev->table_lock);
-		dev->table_waiters--;
-		pthread_mutex_unlock(&dev->table_lock);
+		atomic_fetch_add(&dev->close_waiters, 1);
+		pthread_mutex_lock(&dev->close_lock);
+		for (;;) {
+			bool closing;
+
+			vws_spin_lock(&dev->table_lock);
+			bo = vws_table_lookup_locked(dev, handle);
+			closing = bo && bo->closing;
+			vws_spin_unlock(&dev->table_lock);
+			if (!closing)
+				break;
+			pthread_cond_wait(&dev->close_cond, &dev->close_lock);
+		}
+		pthread_mutex_unlock(&dev->close_lock);
+		atomic_fetch_sub(&dev->close_waiters, 1);
 	}
 	if (!bo) {
-		pthread_mutex_unlock(&dev->table_lock);
+		vws_spin_unlock(&dev->table_lock);
 		ret = vws_bo_import_new(dev, fd, handle, expected_size, &bo);
 		pthread_mutex_unlock(&dev->import_lock);
 		if (ret)
@@ -132,7 +143,7 @@ int vws_bo_import_fd(struct vws_device *dev, int fd, uint64_t expected_size,
 		 * dropped right now (that unref will back off). */
 		if (atomic_fetch_add(&bo->refcount, 1) == 0)
 			bo->revivals++;
-		pthread_mutex_unlock(&dev->table_lock);
+		vws_spin_unlock(&dev->table_lock);
 		pthread_mutex_unlock(&dev->import_lock);
 		if (expected_size > bo->size) {
 			vws_log(dev, VWS_DEBUG_IMPORT, "fd %d: object has %llu bytes, %llu expected",

@@ -29,23 +29,27 @@
 
 static _Atomic uint64_t vws_next_device_id = 1;
 
-/* A thread's copy of one device's counts, written by that thread only. */
-struct vws_shard {
-	_Atomic uint64_t v[VWS_COUNT_NUM];
-	pthread_t owner;
-	struct vws_shard *next;
-};
-
 #define VWS_SHARD_CACHE 4
 
 /* initial-exec: a few words, and the library's TLS must cost nothing on
  * the cached map path (a dlopen'ed driver's static TLS surplus has room
- * for this) */
-static __thread struct {
-	uint64_t id;
-	struct vws_shard *shard;
-} vws_shard_cache[VWS_SHARD_CACHE] __attribute__((tls_model("initial-exec")));
+ * for this). The last device first; a few more behind it. */
+__thread struct vws_shard_last vws_shard_last __attribute__((tls_model("initial-exec")));
+static __thread struct vws_shard_last vws_shard_cache[VWS_SHARD_CACHE]
+	__attribute__((tls_model("initial-exec")));
 static __thread unsigned vws_shard_victim __attribute__((tls_model("initial-exec")));
+
+uint64_t vws_page_size(void)
+{
+	static _Atomic uint64_t page;
+	uint64_t p = atomic_load_explicit(&page, memory_order_relaxed);
+
+	if (!p) {
+		p = (uint64_t)sysconf(_SC_PAGESIZE);
+		atomic_store_explicit(&page, p, memory_order_relaxed);
+	}
+	return p;
+}
 
 int vws_stats_init(struct vws_device *dev)
 {
@@ -96,26 +100,18 @@ static struct vws_shard *vws_shard_find(struct vws_device *dev)
 	return s;
 }
 
-void vws_count(struct vws_device *dev, enum vws_count c, int64_t n)
+struct vws_shard *vws_shard_lookup(struct vws_device *dev)
 {
 	struct vws_shard *s = NULL;
 
-	for (unsigned i = 0; i < VWS_SHARD_CACHE; i++) {
-		if (vws_shard_cache[i].id == dev->id) {
+	for (unsigned i = 0; i < VWS_SHARD_CACHE && !s; i++)
+		if (vws_shard_cache[i].id == dev->id)
 			s = vws_shard_cache[i].shard;
-			break;
-		}
-	}
 	if (!s)
 		s = vws_shard_find(dev);
-	if (!s) {
-		atomic_fetch_add_explicit(&dev->spill[c], (uint64_t)n, memory_order_relaxed);
-		return;
-	}
-	/* the owner's store; readers fold with loads (modulo 2^64 sums) */
-	atomic_store_explicit(&s->v[c],
-			      atomic_load_explicit(&s->v[c], memory_order_relaxed) + (uint64_t)n,
-			      memory_order_relaxed);
+	if (s)
+		vws_shard_last = (struct vws_shard_last){ dev->id, s };
+	return s;
 }
 
 static uint64_t vws_counts_sum(struct vws_device *dev, enum vws_count c)
@@ -138,13 +134,15 @@ static void vws_stats_hold(struct vws_device *dev, uint64_t bytes)
 
 void vws_stats_bo_added(struct vws_device *dev, struct vws_bo *bo)
 {
-	vws_count(dev, VWS_COUNT_OBJECTS, 1);
+	struct vws_shard *s = vws_shard(dev);
+
+	vws_shard_add(dev, s, VWS_COUNT_OBJECTS, 1);
 	if (bo->imported)
-		vws_count(dev, VWS_COUNT_IMPORTED, 1);
+		vws_shard_add(dev, s, VWS_COUNT_IMPORTED, 1);
 	if (bo->in_region) {
 		if (bo->hinted) {
-			vws_count(dev, VWS_COUNT_DEFERRED, 1);
-			vws_count(dev, VWS_COUNT_BYTES_DEFERRED, (int64_t)bo->size);
+			vws_shard_add(dev, s, VWS_COUNT_DEFERRED, 1);
+			vws_shard_add(dev, s, VWS_COUNT_BYTES_DEFERRED, (int64_t)bo->size);
 		} else {
 			bo->region_held = true;
 			vws_stats_hold(dev, bo->size);
@@ -156,9 +154,11 @@ void vws_stats_bo_held(struct vws_device *dev, struct vws_bo *bo)
 {
 	/* deferred -> held, once: map_lock held */
 	if (bo->in_region && !bo->region_held) {
+		struct vws_shard *s = vws_shard(dev);
+
 		bo->region_held = true;
-		vws_count(dev, VWS_COUNT_DEFERRED, -1);
-		vws_count(dev, VWS_COUNT_BYTES_DEFERRED, -(int64_t)bo->size);
+		vws_shard_add(dev, s, VWS_COUNT_DEFERRED, -1);
+		vws_shard_add(dev, s, VWS_COUNT_BYTES_DEFERRED, -(int64_t)bo->size);
 		vws_stats_hold(dev, bo->size);
 	}
 }
@@ -176,17 +176,19 @@ void vws_stats_bo_unmapped(struct vws_device *dev)
 
 void vws_stats_bo_removed(struct vws_device *dev, struct vws_bo *bo)
 {
-	vws_count(dev, VWS_COUNT_OBJECTS, -1);
+	struct vws_shard *s = vws_shard(dev);
+
+	vws_shard_add(dev, s, VWS_COUNT_OBJECTS, -1);
 	if (bo->imported)
-		vws_count(dev, VWS_COUNT_IMPORTED, -1);
+		vws_shard_add(dev, s, VWS_COUNT_IMPORTED, -1);
 	if (atomic_load_explicit(&bo->map_ptr, memory_order_relaxed) || bo->placed_ptr)
-		vws_count(dev, VWS_COUNT_MAPPED, -1);
+		vws_shard_add(dev, s, VWS_COUNT_MAPPED, -1);
 	if (bo->in_region) {
 		if (bo->region_held) {
 			atomic_fetch_sub(&dev->region_held, bo->size);
 		} else {
-			vws_count(dev, VWS_COUNT_DEFERRED, -1);
-			vws_count(dev, VWS_COUNT_BYTES_DEFERRED, -(int64_t)bo->size);
+			vws_shard_add(dev, s, VWS_COUNT_DEFERRED, -1);
+			vws_shard_add(dev, s, VWS_COUNT_BYTES_DEFERRED, -(int64_t)bo->size);
 		}
 	}
 }

@@ -134,7 +134,7 @@ int vws_vtest_bo_import(struct vws_device *dev, int fd, uint32_t *handle)
 
 	if (fstat(fd, &want))
 		return -errno;
-	pthread_mutex_lock(&dev->table_lock);
+	vws_spin_lock(&dev->table_lock);
 	while ((bo = vws_table_next_locked(dev, &pos))) {
 		if (fstat(vws_vtest_bo_fd(bo), &st))
 			continue;
@@ -144,7 +144,7 @@ int vws_vtest_bo_import(struct vws_device *dev, int fd, uint32_t *handle)
 			break;
 		}
 	}
-	pthread_mutex_unlock(&dev->table_lock);
+	vws_spin_unlock(&dev->table_lock);
 	if (ret)
 		vws_log(dev, VWS_DEBUG_IMPORT, "vtest: fd %d is not an object of this device", fd);
 	return ret;
