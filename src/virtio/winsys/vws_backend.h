@@ -128,8 +128,15 @@ struct vws_backend_ops {
 	 * even if the mmap fails. */
 	int (*bo_map)(struct vws_device *dev, struct vws_bo *bo, void *fixed_addr,
 		      void **out);
+	/* The transport's host mapping of a deferred object without a CPU
+	 * mapping (the fixed kernel's MAP ioctl): asked only when the probe
+	 * found a kernel that validates hints (VWS_HINT_VALIDATED), for an
+	 * export. Calls vws_stats_bo_held() when the range is reserved.
+	 * NULL: the shared code maps instead. map_lock held. */
+	int (*bo_reserve)(struct vws_device *dev, struct vws_bo *bo);
 	/* New dma-buf fd (O_CLOEXEC, read/write) for the object; the shared
-	 * code has already forced the deferred mapping when needed. */
+	 * code has already forced the deferred host mapping when needed
+	 * (bo_reserve, or bo_map). */
 	int (*bo_export)(struct vws_device *dev, struct vws_bo *bo, int *fd);
 	/* fd -> table key. Called with the import lock held (imports are
 	 * serialised), not the table lock. The same buffer imported twice

@@ -243,6 +243,22 @@ void vws_bo_unref(struct vws_bo *bo)
 	vws_device_unref(dev);
 }
 
+void vws_bo_set_account(struct vws_bo *bo, uint64_t *account)
+{
+	if (!bo)
+		return;
+	pthread_mutex_lock(&bo->map_lock);
+	if (bo->account && bo->charged)
+		__atomic_fetch_sub(bo->account, bo->size, __ATOMIC_RELAXED);
+	bo->account = account;
+	/* anything but a deferred object holds its memory now; a deferred
+	 * one is charged at its deferred -> held step (vws_stats_bo_held) */
+	bo->charged = account && !(bo->hinted && !bo->region_held);
+	if (bo->charged)
+		__atomic_fetch_add(account, bo->size, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&bo->map_lock);
+}
+
 int vws_bo_get_info(const struct vws_bo *bo, struct vws_bo_info *out)
 {
 	struct vws_bo *b = (struct vws_bo *)bo;

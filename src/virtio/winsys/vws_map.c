@@ -74,15 +74,31 @@ int vws_bo_map_cached(struct vws_bo *bo, void **ptr, bool forced)
 	return ret;
 }
 
+/* What an export needs first, decided by the probe's result: a kernel
+ * that validates hints makes the host mapping in the MAP ioctl, so that
+ * ioctl alone (bo_reserve) does it and the CPU mapping waits for a real
+ * map; a kernel that ignores hints (Linux 7.2 as merged, v1) reserves the
+ * range only in mmap, so the object is mapped (the cached mapping). */
 int vws_bo_force_map(struct vws_bo *bo)
 {
+	struct vws_device *dev = bo->dev;
 	void *p;
 	int ret = 0;
 
 	pthread_mutex_lock(&bo->map_lock);
 	/* A placed mapping also made the kernel map it: nothing to force. */
-	if (bo->hinted && !bo->region_held)
-		ret = vws_bo_map_locked(bo, &p, true);
+	if (bo->hinted && !bo->region_held) {
+		if (dev->info.hint_support == VWS_HINT_VALIDATED && dev->ops->bo_reserve) {
+			ret = dev->ops->bo_reserve(dev, bo);
+			if (!ret)
+				vws_count(dev, VWS_COUNT_FORCED_MAPS, 1);
+			vws_log(dev, VWS_DEBUG_MAP, "handle %u: host mapping forced by export%s%s",
+				bo->handle, ret ? " failed: " : " (MAP ioctl, no mmap)",
+				ret ? strerror(-ret) : "");
+		} else {
+			ret = vws_bo_map_locked(bo, &p, true);
+		}
+	}
 	pthread_mutex_unlock(&bo->map_lock);
 	return ret;
 }

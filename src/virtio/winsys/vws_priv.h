@@ -132,6 +132,10 @@ struct vws_bo {
 	void *placed_ptr;
 	bool region_held;        /* counted in region_bytes_held */
 	bool region_admitted;    /* counted in region_bytes_admitted; map_lock */
+	/* The user's account of the bytes the object holds
+	 * (vws_bo_set_account), and whether its size is in it. map_lock. */
+	uint64_t *account;
+	bool charged;
 
 	uint64_t backend_data;
 	void *backend_ptr;

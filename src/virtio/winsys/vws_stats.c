@@ -160,6 +160,10 @@ void vws_stats_bo_held(struct vws_device *dev, struct vws_bo *bo)
 		vws_shard_add(dev, s, VWS_COUNT_DEFERRED, -1);
 		vws_shard_add(dev, s, VWS_COUNT_BYTES_DEFERRED, -(int64_t)bo->size);
 		vws_stats_hold(dev, bo->size);
+		if (bo->account && !bo->charged) {
+			__atomic_fetch_add(bo->account, bo->size, __ATOMIC_RELAXED);
+			bo->charged = true;
+		}
 	}
 }
 
