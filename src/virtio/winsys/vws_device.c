@@ -6,10 +6,13 @@
  * CONTEXT_INIT fails with -EEXIST after that.
  */
 #include <errno.h>
+#include <linux/futex.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "drm-uapi/virtgpu_drm.h"
 #include "vws_priv.h"
@@ -147,6 +150,7 @@ static int vws_context_setup(struct vws_device *dev, const struct vws_device_cre
 
 static void vws_probe(struct vws_device *dev)
 {
+	dev->blob_ok = vws_param_on(dev, VIRTGPU_PARAM_RESOURCE_BLOB);
 	dev->info.hint_support = VWS_HINT_NONE;
 	if (!vws_param_on(dev, VIRTGPU_PARAM_RESOURCE_BLOB)) {
 		snprintf(dev->hint_reason, sizeof(dev->hint_reason),
@@ -160,6 +164,9 @@ static void vws_probe(struct vws_device *dev)
 				      sizeof(dev->hint_reason));
 	}
 	dev->info.hint_reason = dev->hint_reason;
+	dev->hint_ok = dev->info.defer_policy == VWS_DEFER_ALWAYS ||
+		       (dev->info.defer_policy == VWS_DEFER_AUTO &&
+			dev->info.hint_support == VWS_HINT_VALIDATED);
 	vws_log(dev, VWS_DEBUG_INIT, "hint support %s: %s",
 		vws_hint_support_name(dev->info.hint_support), dev->hint_reason);
 }
@@ -176,7 +183,31 @@ void vws_spin_lock_slow(_Atomic uint32_t *l)
 	} while (atomic_exchange_explicit(l, 1, memory_order_acquire));
 }
 
-static void vws_device_destroy(struct vws_device *dev)
+static long vws_futex(_Atomic uint32_t *addr, int op, uint32_t val)
+{
+	return syscall(SYS_futex, addr, op | FUTEX_PRIVATE_FLAG, val, NULL, NULL, 0);
+}
+
+void vws_mtx_lock_slow(_Atomic uint32_t *m, uint32_t c)
+{
+	/* c: what the fast path's compare-and-swap found (1 or 2). From here
+	 * the word says 2 while we may sleep, so the holder's unlock wakes. */
+	if (c != 2)
+		c = atomic_exchange_explicit(m, 2, memory_order_acquire);
+	while (c != 0) {
+		vws_futex(m, FUTEX_WAIT, 2);
+		c = atomic_exchange_explicit(m, 2, memory_order_acquire);
+	}
+}
+
+void vws_mtx_unlock_slow(_Atomic uint32_t *m)
+{
+	/* it was 2: someone may sleep */
+	atomic_store_explicit(m, 0, memory_order_release);
+	vws_futex(m, FUTEX_WAKE, 1);
+}
+
+void vws_device_destroy(struct vws_device *dev)
 {
 	if (dev->ops && dev->backend)
 		dev->ops->close(dev);

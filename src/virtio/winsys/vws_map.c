@@ -22,7 +22,8 @@ static bool vws_bo_has_mapping(struct vws_bo *bo)
 }
 
 /* The backend's map, after the region admission (map_lock held). */
-static int vws_bo_backend_map(struct vws_bo *bo, void *fixed_addr, void **out)
+static inline __attribute__((always_inline)) int
+vws_bo_backend_map(struct vws_bo *bo, void *fixed_addr, void **out)
 {
 	struct vws_device *dev = bo->dev;
 	int ret = vws_stats_region_admit(dev, bo);
@@ -31,13 +32,14 @@ static int vws_bo_backend_map(struct vws_bo *bo, void *fixed_addr, void **out)
 		return ret;
 	ret = dev->ops->bo_map(dev, bo, fixed_addr, out);
 	if (!ret && !vws_bo_has_mapping(bo))
-		vws_stats_bo_mapped(dev, bo);
+		vws_stats_bo_mapped(dev, vws_shard(dev), bo);
 	vws_stats_region_admit_end(dev, bo);
 	return ret;
 }
 
 /* map_lock held. */
-static int vws_bo_map_locked(struct vws_bo *bo, void **ptr, bool forced)
+static inline __attribute__((always_inline)) int
+vws_bo_map_locked(struct vws_bo *bo, void **ptr, bool forced)
 {
 	struct vws_device *dev = bo->dev;
 	void *p = atomic_load_explicit(&bo->map_ptr, memory_order_relaxed);
@@ -68,9 +70,9 @@ int vws_bo_map_cached(struct vws_bo *bo, void **ptr, bool forced)
 {
 	int ret;
 
-	pthread_mutex_lock(&bo->map_lock);
+	vws_mtx_lock(&bo->map_lock);
 	ret = vws_bo_map_locked(bo, ptr, forced);
-	pthread_mutex_unlock(&bo->map_lock);
+	vws_mtx_unlock(&bo->map_lock);
 	return ret;
 }
 
@@ -85,7 +87,7 @@ int vws_bo_force_map(struct vws_bo *bo)
 	void *p;
 	int ret = 0;
 
-	pthread_mutex_lock(&bo->map_lock);
+	vws_mtx_lock(&bo->map_lock);
 	/* A placed mapping also made the kernel map it: nothing to force. */
 	if (bo->hinted && !bo->region_held) {
 		if (dev->info.hint_support == VWS_HINT_VALIDATED && dev->ops->bo_reserve) {
@@ -99,7 +101,7 @@ int vws_bo_force_map(struct vws_bo *bo)
 			ret = vws_bo_map_locked(bo, &p, true);
 		}
 	}
-	pthread_mutex_unlock(&bo->map_lock);
+	vws_mtx_unlock(&bo->map_lock);
 	return ret;
 }
 
@@ -129,7 +131,7 @@ int vws_bo_map_placed(struct vws_bo *bo, void *addr)
 		return -EINVAL;
 	dev = bo->dev;
 	vws_count(dev, VWS_COUNT_MAP_CALLS, 1);
-	pthread_mutex_lock(&bo->map_lock);
+	vws_mtx_lock(&bo->map_lock);
 	if (bo->placed_ptr) {
 		ret = -EBUSY;
 		goto out;
@@ -143,7 +145,7 @@ int vws_bo_map_placed(struct vws_bo *bo, void *addr)
 	bo->placed_ptr = p;
 	vws_log(dev, VWS_DEBUG_MAP, "handle %u placed at %p", bo->handle, p);
 out:
-	pthread_mutex_unlock(&bo->map_lock);
+	vws_mtx_unlock(&bo->map_lock);
 	return ret;
 }
 
@@ -155,7 +157,7 @@ int vws_bo_unmap_placed(struct vws_bo *bo, bool reserve)
 	if (!bo)
 		return -EINVAL;
 	dev = bo->dev;
-	pthread_mutex_lock(&bo->map_lock);
+	vws_mtx_lock(&bo->map_lock);
 	if (!bo->placed_ptr) {
 		ret = -EINVAL;
 		goto out;
@@ -179,19 +181,6 @@ int vws_bo_unmap_placed(struct vws_bo *bo, bool reserve)
 	vws_log(dev, VWS_DEBUG_MAP, "handle %u placed mapping removed%s", bo->handle,
 		reserve ? " (range kept reserved)" : "");
 out:
-	pthread_mutex_unlock(&bo->map_lock);
+	vws_mtx_unlock(&bo->map_lock);
 	return ret;
-}
-
-/* Final unref: nobody else has the object. */
-void vws_bo_unmap_all(struct vws_bo *bo)
-{
-	void *p = atomic_load(&bo->map_ptr);
-
-	if (p)
-		munmap(p, bo->size);
-	if (bo->placed_ptr)
-		munmap(bo->placed_ptr, bo->size);
-	atomic_store(&bo->map_ptr, NULL);
-	bo->placed_ptr = NULL;
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "vws_priv.h"
+#include "vws_table.h"
 
 int vws_bo_export_fd(struct vws_bo *bo, int *fd)
 {
@@ -44,6 +45,7 @@ static int vws_bo_import_new(struct vws_device *dev, int fd, uint32_t handle,
 			     uint64_t expected_size, struct vws_bo **out)
 {
 	struct vws_blob_desc desc;
+	struct vws_shard *s;
 	struct vws_bo *bo;
 	int ret;
 
@@ -59,7 +61,8 @@ static int vws_bo_import_new(struct vws_device *dev, int fd, uint32_t handle,
 		ret = -EINVAL;
 		goto abort;
 	}
-	bo = vws_bo_alloc(dev, &desc);
+	s = vws_shard(dev);
+	bo = vws_bo_alloc(dev, s, &desc);
 	if (!bo) {
 		ret = -ENOMEM;
 		goto abort;
@@ -69,11 +72,11 @@ static int vws_bo_import_new(struct vws_device *dev, int fd, uint32_t handle,
 	ret = vws_table_insert_locked(dev, bo);
 	vws_spin_unlock(&dev->table_lock);
 	if (ret) {
-		vws_bo_free(bo);
+		vws_bo_free(s, bo);
 		goto abort;
 	}
-	vws_device_ref(dev);
-	vws_stats_bo_added(dev, bo);
+	vws_device_get(dev);
+	vws_stats_bo_added(dev, s, bo);
 	vws_log(dev, VWS_DEBUG_IMPORT, "fd %d: new object handle %u res %u mem %u size %llu",
 		fd, bo->handle, bo->res_id, bo->blob_mem, (unsigned long long)bo->size);
 	*out = bo;

@@ -39,15 +39,13 @@ static __thread struct vws_shard_last vws_shard_cache[VWS_SHARD_CACHE]
 	__attribute__((tls_model("initial-exec")));
 static __thread unsigned vws_shard_victim __attribute__((tls_model("initial-exec")));
 
-uint64_t vws_page_size(void)
-{
-	static _Atomic uint64_t page;
-	uint64_t p = atomic_load_explicit(&page, memory_order_relaxed);
+_Atomic uint64_t vws_page_bytes;
 
-	if (!p) {
-		p = (uint64_t)sysconf(_SC_PAGESIZE);
-		atomic_store_explicit(&page, p, memory_order_relaxed);
-	}
+uint64_t vws_page_size_slow(void)
+{
+	uint64_t p = (uint64_t)sysconf(_SC_PAGESIZE);
+
+	atomic_store_explicit(&vws_page_bytes, p, memory_order_relaxed);
 	return p;
 }
 
@@ -65,6 +63,7 @@ void vws_stats_fini(struct vws_device *dev)
 		struct vws_shard *s = dev->shards;
 
 		dev->shards = s->next;
+		free(s->spare);
 		free(s);
 	}
 	pthread_mutex_destroy(&dev->shards_lock);
@@ -123,33 +122,6 @@ static uint64_t vws_counts_sum(struct vws_device *dev, enum vws_count c)
 	return sum;
 }
 
-static void vws_stats_hold(struct vws_device *dev, uint64_t bytes)
-{
-	uint64_t held = atomic_fetch_add(&dev->region_held, bytes) + bytes;
-	uint64_t peak = atomic_load_explicit(&dev->region_peak, memory_order_relaxed);
-
-	while (held > peak && !atomic_compare_exchange_weak(&dev->region_peak, &peak, held))
-		;
-}
-
-void vws_stats_bo_added(struct vws_device *dev, struct vws_bo *bo)
-{
-	struct vws_shard *s = vws_shard(dev);
-
-	vws_shard_add(dev, s, VWS_COUNT_OBJECTS, 1);
-	if (bo->imported)
-		vws_shard_add(dev, s, VWS_COUNT_IMPORTED, 1);
-	if (bo->in_region) {
-		if (bo->hinted) {
-			vws_shard_add(dev, s, VWS_COUNT_DEFERRED, 1);
-			vws_shard_add(dev, s, VWS_COUNT_BYTES_DEFERRED, (int64_t)bo->size);
-		} else {
-			bo->region_held = true;
-			vws_stats_hold(dev, bo->size);
-		}
-	}
-}
-
 void vws_stats_bo_held(struct vws_device *dev, struct vws_bo *bo)
 {
 	/* deferred -> held, once: map_lock held */
@@ -167,47 +139,22 @@ void vws_stats_bo_held(struct vws_device *dev, struct vws_bo *bo)
 	}
 }
 
-void vws_stats_bo_mapped(struct vws_device *dev, struct vws_bo *bo)
-{
-	vws_count(dev, VWS_COUNT_MAPPED, 1);
-	vws_stats_bo_held(dev, bo);
-}
-
 void vws_stats_bo_unmapped(struct vws_device *dev)
 {
 	vws_count(dev, VWS_COUNT_MAPPED, -1);
 }
 
-void vws_stats_bo_removed(struct vws_device *dev, struct vws_bo *bo)
-{
-	struct vws_shard *s = vws_shard(dev);
-
-	vws_shard_add(dev, s, VWS_COUNT_OBJECTS, -1);
-	if (bo->imported)
-		vws_shard_add(dev, s, VWS_COUNT_IMPORTED, -1);
-	if (atomic_load_explicit(&bo->map_ptr, memory_order_relaxed) || bo->placed_ptr)
-		vws_shard_add(dev, s, VWS_COUNT_MAPPED, -1);
-	if (bo->in_region) {
-		if (bo->region_held) {
-			atomic_fetch_sub(&dev->region_held, bo->size);
-		} else {
-			vws_shard_add(dev, s, VWS_COUNT_DEFERRED, -1);
-			vws_shard_add(dev, s, VWS_COUNT_BYTES_DEFERRED, -(int64_t)bo->size);
-		}
-	}
-}
-
-int vws_stats_region_admit(struct vws_device *dev, struct vws_bo *bo)
+int vws_stats_region_admit_slow(struct vws_device *dev, struct vws_bo *bo)
 {
 	uint64_t region = dev->info.host_visible_size;
 	uint64_t held, admitted;
 	int ret = 0;
 
-	/* Only a deferred map on a kernel that may hang needs admitting. A
-	 * validating kernel fails a full region with -ENOSPC itself; without
-	 * the region's size nothing can be judged (docs/winsys.md). */
-	if (!bo->hinted || !bo->in_region || bo->region_held || !region ||
-	    dev->info.hint_support != VWS_HINT_IGNORED)
+	/* Only a deferred map on a kernel that may hang needs admitting (the
+	 * inline part checked that much). A validating kernel fails a full
+	 * region with -ENOSPC itself; without the region's size nothing can be
+	 * judged (docs/winsys.md). */
+	if (!bo->in_region || !region)
 		return 0;
 	pthread_mutex_lock(&dev->admit_lock);
 	held = atomic_load(&dev->region_held);
@@ -229,10 +176,8 @@ int vws_stats_region_admit(struct vws_device *dev, struct vws_bo *bo)
 	return ret;
 }
 
-void vws_stats_region_admit_end(struct vws_device *dev, struct vws_bo *bo)
+void vws_stats_region_admit_end_slow(struct vws_device *dev, struct vws_bo *bo)
 {
-	if (!bo->region_admitted)
-		return;
 	pthread_mutex_lock(&dev->admit_lock);
 	dev->region_bytes_admitted -= bo->size;
 	pthread_mutex_unlock(&dev->admit_lock);
