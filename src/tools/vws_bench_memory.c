@@ -5,8 +5,9 @@
  * memory: heap bytes and fds per live (unmapped) object, by layer: the
  * kernel model (raw ioctls), the winsys on top of it, the Vulkan layer on
  * top of that. Each is the growth of malloc's bytes in use (mallinfo2) over
- * N creations divided by N, less the layer below's; tables that double are
- * included at their size for N. On a real kernel the "model" row is this
+ * N creations divided by N, less the layer below's measured in the same
+ * state; tables that double are included at their size for N, in the layer
+ * that owns them. On a real kernel the "model" row is this
  * process's only (the kernel's own memory is not seen).
  *
  * budget: vkGetMemoryBudget (the Vulkan layer's) with few and with many
@@ -94,79 +95,112 @@ static int vws_bench_vk_alloc(struct vws_vk_device *vk, VkDeviceMemory *mem)
 	return vws_vk_AllocateMemory(vk, &ai, NULL, mem) == VK_SUCCESS ? 0 : -ENOMEM;
 }
 
+enum vws_bench_layer { VWS_BENCH_L_MODEL, VWS_BENCH_L_WINSYS, VWS_BENCH_L_VK };
+
+struct vws_bench_mem_ctx {
+	struct vws_bench_env *env;
+	struct vws_device *dev;
+	struct vws_vk_device *vk;
+	uint64_t n;
+	uint32_t *handles;
+	struct vws_bench_obj *objs;
+	VkDeviceMemory *mems;
+};
+
+/* n objects of one stack up to layer l: heap bytes and fds each, measured
+ * with all n alive; then all freed. */
+static int vws_bench_mem_phase(struct vws_bench_mem_ctx *c, enum vws_bench_layer l,
+			       double *bytes, double *fds)
+{
+	double h0 = vws_bench_heap();
+	int f0 = vws_bench_fds(), fd = vws_device_get_fd(c->dev), ret = 0;
+	uint64_t i;
+
+	for (i = 0; i < c->n && !ret; i++) {
+		if (l == VWS_BENCH_L_MODEL)
+			ret = vws_bench_raw_create(fd, VWS_BENCH_MEM_SIZE, &c->handles[i]);
+		else if (l == VWS_BENCH_L_WINSYS)
+			ret = vws_bench_alloc(c->dev, VWS_BENCH_DEFERRED, VWS_BENCH_MEM_SIZE,
+					      &c->objs[i]);
+		else
+			ret = vws_bench_vk_alloc(c->vk, &c->mems[i]);
+	}
+	if (!ret) {
+		*bytes = (vws_bench_heap() - h0) / (double)c->n;
+		*fds = (double)(vws_bench_fds() - f0) / (double)c->n;
+	}
+	for (uint64_t k = 0; k < i - (ret ? 1 : 0); k++) {
+		if (l == VWS_BENCH_L_MODEL)
+			vws_bench_raw_close(fd, c->handles[k]);
+		else if (l == VWS_BENCH_L_WINSYS)
+			vws_bench_free(&c->objs[k]);
+		else
+			vws_vk_FreeMemory(c->vk, c->mems[k], NULL);
+	}
+	if (c->env->model.host_drain)
+		c->env->model.host_drain();
+	return ret;
+}
+
 int vws_bench_memory(struct vws_bench_env *env)
 {
 	const struct vws_bench_opts *o = env->o;
-	uint64_t n = o->memory_objects;
-	uint32_t *handles = calloc(n, sizeof(*handles));
-	struct vws_bench_obj *objs = calloc(n, sizeof(*objs));
-	VkDeviceMemory *mems = calloc(n, sizeof(*mems));
-	double bytes[3], h0, fds[3];
-	struct vws_device *dev = NULL;
-	struct vws_vk_device *vk = NULL;
-	int ret = !handles || !objs || !mems ? -ENOMEM : 0, fd, f0;
-	uint64_t i;
+	struct vws_bench_mem_ctx c = {
+		.env = env,
+		.n = o->memory_objects,
+		.handles = calloc(o->memory_objects, sizeof(*c.handles)),
+		.objs = calloc(o->memory_objects, sizeof(*c.objs)),
+		.mems = calloc(o->memory_objects, sizeof(*c.mems)),
+	};
+	/* model, winsys, Vulkan layer (first time each), model and winsys
+	 * again (their tables already sized for n) */
+	double model, ws, vk, model_warm, ws_warm, fds[5];
+	int ret = !c.handles || !c.objs || !c.mems ? -ENOMEM : 0;
 
 	if (!ret)
-		ret = vws_bench_open(env, VWS_BENCH_DEFERRED, 0, false, &dev);
+		ret = vws_bench_open(env, VWS_BENCH_DEFERRED, 0, false, &c.dev);
 	if (!ret)
-		ret = vws_bench_vk_open(dev, &vk);
+		ret = vws_bench_vk_open(c.dev, &c.vk);
 	if (ret)
 		goto out;
-	fd = vws_device_get_fd(dev);
-	vws_bench_progress(env, "[memory] %llu objects", (unsigned long long)n);
-	/* the model (or kernel) alone */
-	h0 = vws_bench_heap();
-	f0 = vws_bench_fds();
-	for (i = 0; i < n && !ret; i++)
-		ret = vws_bench_raw_create(fd, VWS_BENCH_MEM_SIZE, &handles[i]);
-	bytes[0] = (vws_bench_heap() - h0) / (double)n;
-	fds[0] = (double)(vws_bench_fds() - f0) / (double)n;
-	for (uint64_t k = 0; k < i; k++)
-		vws_bench_raw_close(fd, handles[k]);
-	if (env->model.host_drain)
-		env->model.host_drain();
-	/* the winsys with it */
-	h0 = vws_bench_heap();
-	f0 = vws_bench_fds();
-	for (i = 0; i < n && !ret; i++)
-		ret = vws_bench_alloc(dev, VWS_BENCH_DEFERRED, VWS_BENCH_MEM_SIZE, &objs[i]);
-	bytes[1] = (vws_bench_heap() - h0) / (double)n;
-	fds[1] = (double)(vws_bench_fds() - f0) / (double)n;
-	for (uint64_t k = 0; k < i; k++)
-		vws_bench_free(&objs[k]);
-	if (env->model.host_drain)
-		env->model.host_drain();
-	/* the Vulkan layer with both */
-	h0 = vws_bench_heap();
-	f0 = vws_bench_fds();
-	for (i = 0; i < n && !ret; i++)
-		ret = vws_bench_vk_alloc(vk, &mems[i]);
-	bytes[2] = (vws_bench_heap() - h0) / (double)n;
-	fds[2] = (double)(vws_bench_fds() - f0) / (double)n;
-	for (uint64_t k = 0; k < i; k++)
-		vws_vk_FreeMemory(vk, mems[k], NULL);
+	vws_bench_progress(env, "[memory] %llu objects", (unsigned long long)c.n);
+	/* Each layer is its stack less the stack below, both measured in the
+	 * same state: a layer's tables grow (and stay grown) the first time
+	 * n of its objects live, so the stack below is measured again once
+	 * its tables have grown, and each layer's growth counts once, its
+	 * own. */
+	ret = vws_bench_mem_phase(&c, VWS_BENCH_L_MODEL, &model, &fds[0]);
+	if (!ret)
+		ret = vws_bench_mem_phase(&c, VWS_BENCH_L_WINSYS, &ws, &fds[1]);
+	if (!ret)
+		ret = vws_bench_mem_phase(&c, VWS_BENCH_L_VK, &vk, &fds[2]);
+	if (!ret)
+		ret = vws_bench_mem_phase(&c, VWS_BENCH_L_MODEL, &model_warm, &fds[3]);
+	if (!ret)
+		ret = vws_bench_mem_phase(&c, VWS_BENCH_L_WINSYS, &ws_warm, &fds[4]);
 	vws_bench_progress_done(env);
 	if (ret)
 		goto out;
 	vws_bench_note("memory", "%llu live unmapped 4 KiB objects; heap bytes in use (mallinfo2) "
-				 "per object, less the layer below's", (unsigned long long)n);
+				 "per object, less the layer below's (measured again after the "
+				 "layer above ran: each layer's table growth counts once, its "
+				 "own)", (unsigned long long)c.n);
 	vws_bench_single("memory", env->on_model ? "kernel model" : "kernel (this process's part)",
-			 "heap per object", "bytes", bytes[0]);
-	vws_bench_single("memory", "winsys", "heap per object", "bytes", bytes[1] - bytes[0]);
-	vws_bench_single("memory", "Vulkan layer", "heap per allocation", "bytes",
-			 bytes[2] - bytes[1]);
-	vws_bench_single("memory", "all three", "heap per allocation", "bytes", bytes[2]);
+			 "heap per object", "bytes", model);
+	vws_bench_single("memory", "winsys", "heap per object", "bytes", ws - model_warm);
+	vws_bench_single("memory", "Vulkan layer", "heap per allocation", "bytes", vk - ws_warm);
+	vws_bench_single("memory", "all three", "heap per allocation", "bytes",
+			 model + ws - model_warm + vk - ws_warm);
 	vws_bench_single("memory", "all three", "fds per allocation", "", fds[2]);
 	vws_bench_single("memory", "winsys", "fds per object", "", fds[1] - fds[0]);
 out:
-	if (vk)
-		vws_vk_device_destroy(vk);
-	if (dev)
-		vws_bench_close(env, dev);
-	free(handles);
-	free(objs);
-	free(mems);
+	if (c.vk)
+		vws_vk_device_destroy(c.vk);
+	if (c.dev)
+		vws_bench_close(env, c.dev);
+	free(c.handles);
+	free(c.objs);
+	free(c.mems);
 	return ret;
 }
 
