@@ -29,9 +29,14 @@
 
 #define VWS_BENCH_MEM_SIZE 4096u
 
+/* Bytes malloc has handed out: chunks in use, and the blocks it mmap'ed
+ * (large tables; whether one is mmap'ed depends on the process's history:
+ * glibc raises its threshold as such blocks are freed). */
 static double vws_bench_heap(void)
 {
-	return (double)mallinfo2().uordblks;
+	struct mallinfo2 mi = mallinfo2();
+
+	return (double)mi.uordblks + (double)mi.hblkhd;
 }
 
 static int vws_bench_fds(void)
@@ -181,7 +186,7 @@ int vws_bench_memory(struct vws_bench_env *env)
 	vws_bench_progress_done(env);
 	if (ret)
 		goto out;
-	vws_bench_note("memory", "%llu live unmapped 4 KiB objects; heap bytes in use (mallinfo2) "
+	vws_bench_note("memory", "%llu live unmapped 4 KiB objects; heap bytes in use (mallinfo2: in use and mmap'ed) "
 				 "per object, less the layer below's (measured again after the "
 				 "layer above ran: each layer's table growth counts once, its "
 				 "own)", (unsigned long long)c.n);
