@@ -202,8 +202,10 @@ uint64_t vws_host_visible_size_resolve(const struct vws_device_create_info *ci);
 int vws_stats_init(struct vws_device *dev);
 void vws_stats_fini(struct vws_device *dev);
 
-/* A thread's copy of one device's counts, written by that thread only. */
-struct vws_shard {
+/* A thread's copy of one device's counts, written by that thread only; on
+ * cache lines of its own (two threads' copies side by side in the heap
+ * would make every count a write to a shared line). */
+struct __attribute__((aligned(64))) vws_shard {
 	_Atomic uint64_t v[VWS_COUNT_NUM];
 	pthread_t owner;
 	struct vws_shard *next;

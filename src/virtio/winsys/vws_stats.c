@@ -83,8 +83,9 @@ static struct vws_shard *vws_shard_find(struct vws_device *dev)
 		if (pthread_equal(s->owner, self))
 			break;
 	if (!s) {
-		s = calloc(1, sizeof(*s));
+		s = aligned_alloc(_Alignof(struct vws_shard), sizeof(*s));
 		if (s) {
+			memset(s, 0, sizeof(*s));
 			s->owner = self;
 			s->next = dev->shards;
 			dev->shards = s;
