@@ -24,7 +24,7 @@
 /* The model's host latencies for the alloc workload, calibrated on the
  * real host (docs/performance.md, "Host latencies"). */
 #define VWS_BENCH_MAP_LATENCY_US 0
-#define VWS_BENCH_CREATE_LATENCY_US 75
+#define VWS_BENCH_CREATE_LATENCY_US 95
 
 enum vws_bench_strategy {
 	VWS_BENCH_EAGER,
