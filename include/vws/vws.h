@@ -170,6 +170,14 @@ struct vws_bo *vws_bo_ref(struct vws_bo *bo);
 /* Last reference: unmaps, closes the GEM handle, frees. */
 void vws_bo_unref(struct vws_bo *bo);
 int vws_bo_get_info(const struct vws_bo *bo, struct vws_bo_info *out);
+/* Keeps *account (a 64-bit count updated with atomic adds) charged with
+ * the object's size while the object holds memory: added now unless the
+ * object is deferred, at its first map or export otherwise. NULL takes
+ * back what was charged; a new account replaces the old one. For an O(1)
+ * usage count above the winsys (the Vulkan layer's vkGetMemoryBudget):
+ * the deferred -> held step is the winsys's to see. The account must
+ * outlive the charge. */
+void vws_bo_set_account(struct vws_bo *bo, uint64_t *account);
 
 /* Whole-object CPU mapping. The first call does MAP + mmap(MAP_SHARED);
  * later calls return the cached pointer with no syscall. Concurrent first

@@ -20,7 +20,7 @@
 void vws_bench_cleanup_config(void);
 
 static const char *const vws_bench_workload_names[VWS_BENCH_NUM_WORKLOADS] = {
-	"window", "alloc", "steady", "scale", "threads", "overhead",
+	"window", "alloc", "steady", "scale", "threads", "cached", "overhead", "memory", "budget",
 };
 
 static void vws_bench_usage(FILE *f)
@@ -28,26 +28,32 @@ static void vws_bench_usage(FILE *f)
 	fprintf(f,
 		"usage: vws-bench [options]\n"
 		"  --workload LIST     comma-separated: window,alloc,steady,scale,threads,\n"
-		"                      overhead, or all (default)\n"
+		"                      cached,overhead,memory,budget, or all (default)\n"
 		"  --objects N         window: objects to allocate (512)\n"
 		"  --size BYTES        window: object size, K/M/G suffixes (1M)\n"
 		"  --region MIB        window: host-visible region on the model (256)\n"
 		"  --fractions LIST    window: fractions mapped (0,0.01,0.1,0.5,1)\n"
 		"  --plot-fraction F   window: the fraction drawn by --plot (0.1)\n"
-		"  --latency-us L      alloc: host map latency on the model (300)\n"
+		"  --latency-us L      alloc: host MAP_BLOB latency on the model (%u)\n"
+		"  --create-latency-us L  alloc: host creation latency on the model (%u)\n"
 		"  --cycles N          alloc: cycles per size and strategy (200)\n"
 		"  --steady-calls N    steady: map calls (1000000)\n"
 		"  --scale LIST        scale: live object counts (1000,10000,100000)\n"
 		"  --scale-sample N    scale: sampled object lives per count (1000)\n"
-		"  --thread-iters N    threads: iterations per thread (20000)\n"
+		"  --thread-iters N    threads: iterations per thread (5000)\n"
+		"  --rounds N          threads, cached: interleaved rounds (5)\n"
 		"  --overhead-iters N  overhead: lives per path (20000)\n"
+		"  --no-callgrind      overhead: no instruction counts (valgrind)\n"
+		"  --memory-objects N  memory: live objects measured (10000)\n"
+		"  --budget LIST       budget: two allocation counts (1000,100000)\n"
 		"  --quick             small sizes for a smoke run\n"
 		"  --device PATH       render node (default: scan, else the model)\n"
 		"  --model             run on the kernel model even if a device exists\n"
 		"  --kernel GEN        model generation for the run (fixed)\n"
 		"  --json              JSON instead of the table\n"
+		"  --json-file PATH    the JSON written there too\n"
 		"  --plot FILE.png     draw region held vs allocations (gnuplot)\n"
-		"  --help\n");
+		"  --help\n", VWS_BENCH_MAP_LATENCY_US, VWS_BENCH_CREATE_LATENCY_US);
 }
 
 static int vws_bench_parse_size(const char *s, uint64_t *out)
@@ -98,7 +104,9 @@ static int vws_bench_parse(int argc, char **argv, struct vws_bench_cli *c)
 {
 	enum { O_WORKLOAD = 256, O_OBJECTS, O_SIZE, O_REGION, O_FRACTIONS, O_PLOT_FRACTION,
 	       O_LATENCY, O_CYCLES, O_STEADY, O_SCALE, O_SCALE_SAMPLE, O_THREAD_ITERS,
-	       O_OVERHEAD_ITERS, O_QUICK, O_DEVICE, O_MODEL, O_KERNEL, O_JSON, O_PLOT };
+	       O_OVERHEAD_ITERS, O_QUICK, O_DEVICE, O_MODEL, O_KERNEL, O_JSON, O_PLOT,
+	       O_CREATE_LATENCY, O_ROUNDS, O_NO_CALLGRIND, O_MEMORY_OBJECTS, O_BUDGET,
+	       O_JSON_FILE };
 	static const struct option longopts[] = {
 		{ "workload", required_argument, NULL, O_WORKLOAD },
 		{ "objects", required_argument, NULL, O_OBJECTS },
@@ -113,6 +121,12 @@ static int vws_bench_parse(int argc, char **argv, struct vws_bench_cli *c)
 		{ "scale-sample", required_argument, NULL, O_SCALE_SAMPLE },
 		{ "thread-iters", required_argument, NULL, O_THREAD_ITERS },
 		{ "overhead-iters", required_argument, NULL, O_OVERHEAD_ITERS },
+		{ "create-latency-us", required_argument, NULL, O_CREATE_LATENCY },
+		{ "rounds", required_argument, NULL, O_ROUNDS },
+		{ "no-callgrind", no_argument, NULL, O_NO_CALLGRIND },
+		{ "memory-objects", required_argument, NULL, O_MEMORY_OBJECTS },
+		{ "budget", required_argument, NULL, O_BUDGET },
+		{ "json-file", required_argument, NULL, O_JSON_FILE },
 		{ "quick", no_argument, NULL, O_QUICK },
 		{ "device", required_argument, NULL, O_DEVICE },
 		{ "model", no_argument, NULL, O_MODEL },
@@ -132,11 +146,13 @@ static int vws_bench_parse(int argc, char **argv, struct vws_bench_cli *c)
 		.workloads = (1u << VWS_BENCH_NUM_WORKLOADS) - 1,
 		.objects = 512, .size = 1 << 20, .region_mib = 256,
 		.fractions = { 0, 0.01, 0.1, 0.5, 1 }, .num_fractions = 5, .plot_fraction = 0.1,
-		.latency_us = 300, .alloc_cycles = 200,
+		.latency_us = VWS_BENCH_MAP_LATENCY_US, .create_latency_us = VWS_BENCH_CREATE_LATENCY_US,
+		.alloc_cycles = 200,
 		.small_size = 64 << 10, .large_size = 16 << 20,
 		.steady_calls = 1000000,
 		.scale_sizes = { 1000, 10000, 100000 }, .num_scale_sizes = 3, .scale_sample = 1000,
-		.thread_iterations = 20000, .overhead_iterations = 20000,
+		.thread_iterations = 5000, .overhead_iterations = 20000, .rounds = 5,
+		.budget_sizes = { 1000, 100000 }, .memory_objects = 10000, .callgrind = true,
 		.progress = isatty(STDERR_FILENO),
 	};
 	c->kernel = "fixed";
@@ -166,9 +182,13 @@ static int vws_bench_parse(int argc, char **argv, struct vws_bench_cli *c)
 			break;
 		}
 		case O_OBJECTS: case O_REGION: case O_CYCLES: case O_STEADY: case O_SCALE_SAMPLE:
-		case O_THREAD_ITERS: case O_OVERHEAD_ITERS: case O_LATENCY:
-			if (opt == O_LATENCY && !strcmp(optarg, "0")) {
-				o->latency_us = 0;
+		case O_THREAD_ITERS: case O_OVERHEAD_ITERS: case O_LATENCY: case O_CREATE_LATENCY:
+		case O_ROUNDS: case O_MEMORY_OBJECTS:
+			if ((opt == O_LATENCY || opt == O_CREATE_LATENCY) && !strcmp(optarg, "0")) {
+				if (opt == O_LATENCY)
+					o->latency_us = 0;
+				else
+					o->create_latency_us = 0;
 				break;
 			}
 			if (vws_bench_parse_size(optarg, &v) || v > (1u << 30)) {
@@ -182,7 +202,20 @@ static int vws_bench_parse(int argc, char **argv, struct vws_bench_cli *c)
 			else if (opt == O_SCALE_SAMPLE) o->scale_sample = (unsigned)v;
 			else if (opt == O_THREAD_ITERS) o->thread_iterations = (unsigned)v;
 			else if (opt == O_OVERHEAD_ITERS) o->overhead_iterations = (unsigned)v;
+			else if (opt == O_CREATE_LATENCY) o->create_latency_us = v;
+			else if (opt == O_ROUNDS) o->rounds = (unsigned)v;
+			else if (opt == O_MEMORY_OBJECTS) o->memory_objects = v;
 			else o->latency_us = v;
+			break;
+		case O_NO_CALLGRIND: o->callgrind = false; break;
+		case O_BUDGET:
+			if (vws_bench_parse_list(optarg, list, 2, &n) || n != 2 || list[0] < 1 ||
+			    list[1] < 1 || list[0] > 1e6 || list[1] > 1e6) {
+				fprintf(stderr, "vws-bench: --budget N,M (1..1000000)\n");
+				return -1;
+			}
+			o->budget_sizes[0] = (uint64_t)list[0];
+			o->budget_sizes[1] = (uint64_t)list[1];
 			break;
 		case O_SIZE:
 			if (vws_bench_parse_size(optarg, &o->size)) {
@@ -228,7 +261,9 @@ static int vws_bench_parse(int argc, char **argv, struct vws_bench_cli *c)
 			o->steady_calls = 10000;
 			o->scale_sizes[0] = 100; o->scale_sizes[1] = 1000; o->num_scale_sizes = 2;
 			o->scale_sample = 100;
-			o->thread_iterations = 500; o->overhead_iterations = 500;
+			o->thread_iterations = 300; o->overhead_iterations = 500; o->rounds = 1;
+			o->budget_sizes[0] = 100; o->budget_sizes[1] = 1000; o->memory_objects = 500;
+			o->callgrind = false;
 			break;
 		case O_DEVICE: o->device = optarg; break;
 		case O_MODEL: c->force_model = true; break;
@@ -242,6 +277,7 @@ static int vws_bench_parse(int argc, char **argv, struct vws_bench_cli *c)
 			c->force_model = true;
 			break;
 		case O_JSON: o->json = true; break;
+		case O_JSON_FILE: o->json_file = optarg; break;
 		case O_PLOT: o->plot = optarg; break;
 		case 'h':
 			vws_bench_usage(stdout);
@@ -275,24 +311,9 @@ static void vws_bench_raise_fd_limit(void)
 
 static void vws_bench_targets(struct vws_bench_env *env)
 {
-	char buf[64];
-
 	if (!isnan(env->steady_syscalls))
-		vws_bench_note("targets", "cached map syscalls: %.3g per call (target 0): %s",
-			       env->steady_syscalls, env->steady_syscalls == 0 ? "met" : "MISSED");
-	if (!isnan(env->overhead_ratio))
-		vws_bench_note("targets", "winsys CPU vs raw ioctls: %.2fx (target <= 1.10): %s",
-			       env->overhead_ratio, env->overhead_ratio <= 1.10 ? "met" : "MISSED");
-	if (!isnan(env->scale_growth)) {
-		snprintf(buf, sizeof(buf), "%.2fx", env->scale_growth);
-		vws_bench_note("targets", "cost growth from fewest to most live objects: %s "
-					  "(target flat, <= 1.5x): %s",
-			       buf, env->scale_growth <= 1.5 ? "met" : "MISSED");
-	}
-	if (!isnan(env->thread_speedup))
-		vws_bench_note("targets", "2 threads vs 1: %.2fx (target >= 1.6): %s",
-			       env->thread_speedup, env->thread_speedup >= 1.6 ? "met" : "MISSED");
-	vws_bench_single("targets", "see notes", "checked", "", 1);
+		vws_bench_target(env, "cached map syscalls per call, 1 thread, every strategy",
+				 env->steady_syscalls, "<=", 0);
 }
 
 int main(int argc, char **argv)
@@ -300,13 +321,15 @@ int main(int argc, char **argv)
 	struct vws_bench_cli c;
 	struct vws_bench_env env = {
 		.out = stdout,
-		.steady_syscalls = NAN, .overhead_ratio = NAN,
-		.scale_growth = NAN, .thread_speedup = NAN,
+		.steady_syscalls = NAN,
+		.thread_speedup = { NAN, NAN, NAN },
+		.cached_base_speedup = NAN,
 	};
 	const char *marker = vws_tool_marker_path(VWS_TOOL_MODEL_ENV, NULL);
 	int (*const run[VWS_BENCH_NUM_WORKLOADS])(struct vws_bench_env *) = {
 		vws_bench_window, vws_bench_alloc_cost, vws_bench_steady,
-		vws_bench_scale, vws_bench_threads, vws_bench_overhead,
+		vws_bench_scale, vws_bench_threads, vws_bench_cached,
+		vws_bench_overhead, vws_bench_memory, vws_bench_budget,
 	};
 	int ret = 0;
 
@@ -355,9 +378,11 @@ int main(int argc, char **argv)
 		}
 	}
 	env.on_model = vws_tool_model_lookup(&env.model);
+	env.argv0 = argv[0];
 	if (env.on_model) {
-		const char *k = getenv("VGSHIM_KERNEL");
+		const char *k = getenv("VGSHIM_KERNEL"), *sock = getenv("VGSHIM_VTEST_SOCKET");
 
+		env.real_host = sock && sock[0];
 		env.model_kernel = k && k[0] ? k : "fixed";
 		if (!env.model.configure || !env.model.host_drain) {
 			fprintf(stderr, "vws-bench: the kernel model lacks its test API\n");
@@ -365,9 +390,9 @@ int main(int argc, char **argv)
 		}
 	}
 	vws_bench_raise_fd_limit();
-	fprintf(stderr, "vws-bench: on %s%s%s\n", env.on_model ? "the kernel model, generation " :
+	fprintf(stderr, "vws-bench: on %s%s%s%s\n", env.on_model ? "the kernel model, generation " :
 		"a real virtio-gpu device", env.on_model ? env.model_kernel : "",
-		c.o.device ? c.o.device : "");
+		env.real_host ? ", real host over vtest" : "", c.o.device ? c.o.device : "");
 
 	for (unsigned w = 0; w < VWS_BENCH_NUM_WORKLOADS && !ret; w++) {
 		if (!(c.o.workloads & (1u << w)))
@@ -387,6 +412,7 @@ int main(int argc, char **argv)
 	vws_bench_cleanup_config();
 	if (ret)
 		return 1;
-	/* A cached map that makes a syscall is a bug, not a slow machine. */
+	/* A cached map that makes a syscall is a bug, not a slow machine;
+	 * other targets are measurements, reported, not an exit status. */
 	return env.steady_syscalls > 0 ? 3 : 0;
 }

@@ -27,6 +27,13 @@ struct vws_bench_point {
 	uint64_t allocs, bytes;
 };
 
+struct vws_bench_goal {
+	char name[96];
+	char op[4];
+	double value, limit;
+	int met; /* 1 met, 0 missed, -1 not measured */
+};
+
 static struct {
 	struct vws_bench_row *rows;
 	size_t num_rows, cap_rows;
@@ -35,8 +42,35 @@ static struct {
 	struct vws_bench_point *series[VWS_BENCH_NUM_STRATEGIES];
 	size_t num_points[VWS_BENCH_NUM_STRATEGIES];
 	size_t cap_points[VWS_BENCH_NUM_STRATEGIES];
+	struct vws_bench_goal goals[32];
+	size_t num_goals;
 	bool oom;
 } vws_bench_res;
+
+void vws_bench_target(struct vws_bench_env *env, const char *name, double value,
+		      const char *op, double limit)
+{
+	struct vws_bench_goal *g;
+
+	if (vws_bench_res.num_goals == sizeof(vws_bench_res.goals) / sizeof(vws_bench_res.goals[0]))
+		return;
+	g = &vws_bench_res.goals[vws_bench_res.num_goals++];
+	snprintf(g->name, sizeof(g->name), "%s", name);
+	snprintf(g->op, sizeof(g->op), "%s", op);
+	g->value = value;
+	g->limit = limit;
+	if (isnan(value))
+		g->met = -1;
+	else
+		g->met = !strcmp(op, "<=") ? value <= limit : value >= limit;
+	if (g->met == 0)
+		env->targets_missed++;
+}
+
+static const char *vws_bench_goal_status(const struct vws_bench_goal *g)
+{
+	return g->met < 0 ? "not measured" : g->met ? "met" : "MISSED";
+}
 
 static struct vws_bench_row *vws_bench_new_row(const char *workload, const char *row,
 					       const char *metric, const char *unit)
@@ -207,6 +241,24 @@ static void vws_bench_print_table(struct vws_bench_env *env)
 	}
 }
 
+static void vws_bench_print_targets(struct vws_bench_env *env)
+{
+	FILE *f = env->out;
+
+	if (!vws_bench_res.num_goals)
+		return;
+	fprintf(f, "\n== targets\n");
+	for (size_t i = 0; i < vws_bench_res.num_goals; i++) {
+		const struct vws_bench_goal *g = &vws_bench_res.goals[i];
+		char v[32], l[32];
+
+		vws_bench_fmt(v, sizeof(v), g->value);
+		vws_bench_fmt(l, sizeof(l), g->limit);
+		fprintf(f, "   %-66s %8s  (%s %s)  %s\n", g->name, v, g->op, l,
+			vws_bench_goal_status(g));
+	}
+}
+
 static void vws_bench_json_str(FILE *f, const char *s)
 {
 	fputc('"', f);
@@ -233,7 +285,8 @@ static void vws_bench_print_json(struct vws_bench_env *env)
 {
 	FILE *f = env->out;
 
-	fprintf(f, "{\n  \"on_model\": %s,\n  \"model_kernel\": ", env->on_model ? "true" : "false");
+	fprintf(f, "{\n  \"on_model\": %s,\n  \"real_host\": %s,\n  \"model_kernel\": ",
+		env->on_model ? "true" : "false", env->real_host ? "true" : "false");
 	vws_bench_json_str(f, env->on_model ? env->model_kernel : "");
 	fputs(",\n  \"notes\": [", f);
 	for (size_t n = 0; n < vws_bench_res.num_notes; n++) {
@@ -263,15 +316,46 @@ static void vws_bench_print_json(struct vws_bench_env *env)
 		}
 		fprintf(f, "}%s\n", i + 1 < vws_bench_res.num_rows ? "," : "");
 	}
+	fputs("  ],\n  \"targets\": [\n", f);
+	for (size_t i = 0; i < vws_bench_res.num_goals; i++) {
+		const struct vws_bench_goal *g = &vws_bench_res.goals[i];
+
+		fputs("    {\"target\": ", f);
+		vws_bench_json_str(f, g->name);
+		fputs(", \"value\": ", f);
+		vws_bench_json_num(f, g->value);
+		fputs(", \"op\": ", f);
+		vws_bench_json_str(f, g->op);
+		fputs(", \"limit\": ", f);
+		vws_bench_json_num(f, g->limit);
+		fputs(", \"status\": ", f);
+		vws_bench_json_str(f, vws_bench_goal_status(g));
+		fprintf(f, "}%s\n", i + 1 < vws_bench_res.num_goals ? "," : "");
+	}
 	fputs("  ]\n}\n", f);
 }
 
 void vws_bench_print(struct vws_bench_env *env)
 {
-	if (env->o->json)
+	if (env->o->json) {
 		vws_bench_print_json(env);
-	else
+	} else {
 		vws_bench_print_table(env);
+		vws_bench_print_targets(env);
+	}
+	if (env->o->json_file) {
+		FILE *saved = env->out, *f = fopen(env->o->json_file, "we");
+
+		if (!f) {
+			fprintf(stderr, "vws-bench: cannot write %s: %s\n", env->o->json_file,
+				strerror(errno));
+		} else {
+			env->out = f;
+			vws_bench_print_json(env);
+			env->out = saved;
+			fclose(f);
+		}
+	}
 	if (vws_bench_res.oom)
 		fprintf(stderr, "vws-bench: out of memory while recording; results incomplete\n");
 }

@@ -76,8 +76,11 @@ void vws_bench_cleanup_config(void)
 }
 
 static int vws_bench_model_setup(struct vws_bench_env *env, uint64_t region_mib,
-				 uint64_t latency_us)
+				 bool host_latency)
 {
+	/* with a real host behind the model, its own latencies are measured:
+	 * the model adds none */
+	bool lat = host_latency && !env->real_host;
 	char v[32];
 	int ret;
 
@@ -90,8 +93,15 @@ static int vws_bench_model_setup(struct vws_bench_env *env, uint64_t region_mib,
 		ret = env->model.configure("VGSHIM_HOSTMEM", v);
 	}
 	if (!ret) {
-		snprintf(v, sizeof(v), "%" PRIu64, latency_us);
+		snprintf(v, sizeof(v), "%" PRIu64, lat ? env->o->latency_us : 0);
 		ret = env->model.configure("VGSHIM_MAP_LATENCY_US", v);
+	}
+	/* set only when used (or to be cleared): models older than the
+	 * setting still run every other workload */
+	if (!ret && ((lat && env->o->create_latency_us) || env->create_latency_set)) {
+		snprintf(v, sizeof(v), "%" PRIu64, lat ? env->o->create_latency_us : 0);
+		ret = env->model.configure("VGSHIM_CREATE_LATENCY_US", v);
+		env->create_latency_set = lat && env->o->create_latency_us;
 	}
 	if (ret)
 		fprintf(stderr, "vws-bench: configuring the kernel model: %s\n", strerror(-ret));
@@ -99,7 +109,7 @@ static int vws_bench_model_setup(struct vws_bench_env *env, uint64_t region_mib,
 }
 
 int vws_bench_open(struct vws_bench_env *env, enum vws_bench_strategy s,
-		   uint64_t region_mib, uint64_t latency_us, struct vws_device **dev)
+		   uint64_t region_mib, bool host_latency, struct vws_device **dev)
 {
 	struct vws_device_create_info ci = {
 		.backend = VWS_BACKEND_KERNEL,
@@ -111,7 +121,7 @@ int vws_bench_open(struct vws_bench_env *env, enum vws_bench_strategy s,
 		.defer = s == VWS_BENCH_DEFERRED ? VWS_DEFER_ALWAYS : VWS_DEFER_NEVER,
 		.config_file = vws_bench_empty_config(),
 	};
-	int ret = vws_bench_model_setup(env, region_mib, latency_us);
+	int ret = vws_bench_model_setup(env, region_mib, host_latency);
 
 	if (ret)
 		return ret;

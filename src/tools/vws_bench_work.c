@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "vws_bench.h"
 
@@ -41,7 +43,7 @@ int vws_bench_window(struct vws_bench_env *env)
 			struct vws_device *dev;
 			struct vws_bench_counts c0, c;
 			uint64_t ok = 0, mapped = 0;
-			int ret = vws_bench_open(env, s, o->region_mib, 0, &dev);
+			int ret = vws_bench_open(env, s, o->region_mib, false, &dev);
 
 			if (ret) {
 				free(objs);
@@ -86,67 +88,126 @@ int vws_bench_window(struct vws_bench_env *env)
 	return 0;
 }
 
-/* 2. allocate / first map / free cycles with a host that takes time. */
+/* Times one strategy's first maps right after allocating (cycles of
+ * allocate, map, free) and long after (a batch allocated, the host given
+ * time to finish, then mapped): medians in us. */
+static int vws_bench_alloc_one(struct vws_bench_env *env, enum vws_bench_strategy s, uint64_t size,
+			       double out[5])
+{
+	const struct vws_bench_opts *o = env->o;
+	/* a batch takes at most half the region: every strategy fits it */
+	unsigned cycles = o->alloc_cycles, batch = (unsigned)((o->region_mib << 19) / size);
+	double *t = calloc((size_t)cycles * 5, sizeof(*t));
+	struct vws_bench_obj *objs = calloc(cycles, sizeof(*objs));
+	struct vws_device *dev;
+	unsigned done = 0;
+	int ret = !t || !objs ? -ENOMEM : 0;
+
+	if (!ret)
+		ret = vws_bench_open(env, s, o->region_mib, true, &dev);
+	if (ret) {
+		free(t);
+		free(objs);
+		return ret;
+	}
+	batch = batch ? (batch < cycles ? batch : cycles) : 1;
+	/* right after: allocate, map, free */
+	for (unsigned i = 0; i < cycles && !ret; i++) {
+		struct vws_bench_obj obj;
+		uint64_t t0, t1, t2, t3;
+
+		if (i % 16 == 0)
+			vws_bench_progress(env, "[alloc] %llu KiB %s %u/%u",
+					   (unsigned long long)(size >> 10),
+					   vws_bench_strategy_name(s), i, cycles);
+		t0 = vws_bench_now_ns();
+		ret = vws_bench_alloc(dev, s, size, &obj);
+		t1 = vws_bench_now_ns();
+		if (!ret)
+			ret = vws_bench_map(dev, s, &obj);
+		t2 = vws_bench_now_ns();
+		vws_bench_free(&obj);
+		t3 = vws_bench_now_ns();
+		t[i] = (double)(t1 - t0);
+		t[cycles + i] = (double)(t2 - t1);
+		t[2 * cycles + i] = (double)(t3 - t2);
+	}
+	/* long after: the host has finished creating (and, for eager,
+	 * mapping) before the application maps */
+	while (done < cycles && !ret) {
+		unsigned b = cycles - done < batch ? cycles - done : batch;
+		struct timespec pause = { 0, 0 };
+		uint64_t wait_us = env->real_host ? 1000 :
+				   o->latency_us + o->create_latency_us + 1000;
+
+		vws_bench_progress(env, "[alloc] %llu KiB %s, mapped later %u/%u",
+				   (unsigned long long)(size >> 10), vws_bench_strategy_name(s), done,
+				   cycles);
+		for (unsigned i = 0; i < b && !ret; i++)
+			ret = vws_bench_alloc(dev, s, size, &objs[i]);
+		pause.tv_sec = (time_t)(wait_us / 1000000);
+		pause.tv_nsec = (long)(wait_us % 1000000) * 1000;
+		nanosleep(&pause, NULL);
+		for (unsigned i = 0; i < b && !ret; i++) {
+			uint64_t t0 = vws_bench_now_ns();
+
+			ret = vws_bench_map(dev, s, &objs[i]);
+			t[3 * cycles + done + i] = (double)(vws_bench_now_ns() - t0);
+		}
+		for (unsigned i = 0; i < b; i++)
+			vws_bench_free(&objs[i]);
+		done += b;
+	}
+	vws_bench_close(env, dev);
+	for (int k = 0; k < 4 && !ret; k++)
+		out[k] = vws_bench_median(t + (size_t)k * cycles, cycles) / 1000.0;
+	free(t);
+	free(objs);
+	return ret;
+}
+
+/* 2. allocate / first map / free with a host that takes time: lazy-blob
+ * creates at the first map, deferred at allocation. */
 int vws_bench_alloc_cost(struct vws_bench_env *env)
 {
 	const struct vws_bench_opts *o = env->o;
 	const uint64_t sizes[2] = { o->small_size, o->large_size };
 
-	vws_bench_note("alloc", "%u cycles per size; host map latency %llu us%s", o->alloc_cycles,
-		       (unsigned long long)o->latency_us,
-		       env->on_model ? " (model)" : " (the real host's, not set by us)");
+	if (env->real_host)
+		vws_bench_note("alloc", "%u cycles per size; the real host's latencies (vtest "
+					"server), the model adding none", o->alloc_cycles);
+	else if (env->on_model)
+		vws_bench_note("alloc", "%u cycles per size; host latency (model): MAP_BLOB %llu us, "
+					"creation %llu us", o->alloc_cycles,
+			       (unsigned long long)o->latency_us,
+			       (unsigned long long)o->create_latency_us);
+	else
+		vws_bench_note("alloc", "%u cycles per size; the real host's latencies",
+			       o->alloc_cycles);
+	vws_bench_note("alloc", "medians; \"later\": a batch allocated, the host given time to "
+				"finish its work, then each object mapped");
 	for (int z = 0; z < 2; z++) {
-		double t_alloc[NSTRAT], t_map[NSTRAT], t_free[NSTRAT];
+		double r[NSTRAT][5], t_alloc[NSTRAT], t_map[NSTRAT], t_free[NSTRAT], t_later[NSTRAT];
+		double sum[NSTRAT];
 		char row[32];
 
 		for (int s = 0; s < NSTRAT; s++) {
-			struct vws_device *dev;
-			uint64_t a = 0, m = 0, fr = 0;
-			unsigned done = 0;
-			int ret = vws_bench_open(env, s, 0, o->latency_us, &dev);
+			int ret = vws_bench_alloc_one(env, s, sizes[z], r[s]);
 
 			if (ret)
 				return ret;
-			for (unsigned i = 0; i < o->alloc_cycles; i++) {
-				struct vws_bench_obj obj;
-				uint64_t t0, t1, t2, t3;
-
-				if (i % 16 == 0)
-					vws_bench_progress(env, "[alloc] %llu KiB %s %u/%u",
-							   (unsigned long long)(sizes[z] >> 10),
-							   vws_bench_strategy_name(s), i, o->alloc_cycles);
-				t0 = vws_bench_now_ns();
-				if (vws_bench_alloc(dev, s, sizes[z], &obj))
-					continue;
-				t1 = vws_bench_now_ns();
-				if (vws_bench_map(dev, s, &obj)) {
-					vws_bench_free(&obj);
-					continue;
-				}
-				t2 = vws_bench_now_ns();
-				vws_bench_free(&obj);
-				t3 = vws_bench_now_ns();
-				a += t1 - t0;
-				m += t2 - t1;
-				fr += t3 - t2;
-				done++;
-			}
-			vws_bench_close(env, dev);
-			t_alloc[s] = done ? (double)a / done / 1000.0 : NAN;
-			t_map[s] = done ? (double)m / done / 1000.0 : NAN;
-			t_free[s] = done ? (double)fr / done / 1000.0 : NAN;
+			t_alloc[s] = r[s][0];
+			t_map[s] = r[s][1];
+			t_free[s] = r[s][2];
+			t_later[s] = r[s][3];
+			sum[s] = t_alloc[s] + t_map[s];
 		}
 		snprintf(row, sizeof(row), "%llu KiB objects", (unsigned long long)(sizes[z] >> 10));
 		vws_bench_triple("alloc", row, "allocate", "us", t_alloc);
-		vws_bench_triple("alloc", row, "first map", "us", t_map);
+		vws_bench_triple("alloc", row, "first map right after", "us", t_map);
+		vws_bench_triple("alloc", row, "allocate + map right after", "us", sum);
+		vws_bench_triple("alloc", row, "first map later", "us", t_later);
 		vws_bench_triple("alloc", row, "free", "us", t_free);
-		{
-			double sum[NSTRAT];
-
-			for (int s = 0; s < NSTRAT; s++)
-				sum[s] = t_alloc[s] + t_map[s];
-			vws_bench_triple("alloc", row, "allocate + first map", "us", sum);
-		}
 	}
 	vws_bench_progress_done(env);
 	return 0;
@@ -157,13 +218,15 @@ int vws_bench_steady(struct vws_bench_env *env)
 {
 	const struct vws_bench_opts *o = env->o;
 	double t_call[NSTRAT], sys_call[NSTRAT];
+	bool traced = true;
 
 	for (int s = 0; s < NSTRAT; s++) {
 		struct vws_device *dev;
 		struct vws_bench_obj obj;
 		struct vws_bench_counts c0, c1;
 		uint64_t t0, t1;
-		int ret = vws_bench_open(env, s, 0, 0, &dev);
+		int64_t sys;
+		int sfd, ret = vws_bench_open(env, s, 0, false, &dev);
 
 		if (ret)
 			return ret;
@@ -176,7 +239,9 @@ int vws_bench_steady(struct vws_bench_env *env)
 			return ret;
 		}
 		vws_bench_progress(env, "[steady] %s", vws_bench_strategy_name(s));
+		sfd = vws_bench_syscalls_open();
 		vws_bench_counts(env, dev, &c0);
+		vws_bench_syscalls_start(sfd);
 		t0 = vws_bench_now_ns();
 		for (unsigned i = 0; i < o->steady_calls; i++) {
 			void *p;
@@ -190,16 +255,26 @@ int vws_bench_steady(struct vws_bench_env *env)
 			}
 		}
 		t1 = vws_bench_now_ns();
+		sys = vws_bench_syscalls_stop(sfd);
+		if (sfd >= 0)
+			close(sfd);
 		vws_bench_counts(env, dev, &c1);
 		vws_bench_free(&obj);
 		vws_bench_close(env, dev);
 		if (ret)
 			return ret;
 		t_call[s] = (double)(t1 - t0) / o->steady_calls;
-		sys_call[s] = (double)(c1.syscalls - c0.syscalls) / o->steady_calls;
+		if (sys < 0) {
+			/* what the kernel (or its model) saw */
+			traced = false;
+			sys = (int64_t)(c1.syscalls - c0.syscalls);
+		}
+		sys_call[s] = (double)sys / o->steady_calls;
 	}
 	vws_bench_progress_done(env);
-	vws_bench_note("steady", "%u map calls of an already-mapped 1 MiB object", o->steady_calls);
+	vws_bench_note("steady", "%u map calls of an already-mapped 1 MiB object; syscalls: %s",
+		       o->steady_calls, traced ? "all of the thread's (kernel tracepoint)" :
+						 "ioctls, mmaps and munmaps the kernel saw");
 	vws_bench_triple("steady", "map (cached)", "time per call", "ns", t_call);
 	vws_bench_triple("steady", "map (cached)", "syscalls per call", "", sys_call);
 	env->steady_syscalls = 0;

@@ -180,9 +180,11 @@ void vws_info_run_selfcheck(struct vws_device *dev, const struct vws_info_env *e
 		struct vws_stats st2;
 
 		vws_device_get_stats(dev, &st2);
-		c.step->note = st2.forced_maps > st.forced_maps
-				       ? "mapping forced first (deferred object)"
-				       : "already mapped: exported directly";
+		c.step->note = st2.forced_maps <= st.forced_maps
+				       ? "already mapped: exported directly"
+			       : st2.mmaps > st.mmaps
+				       ? "host mapping forced first (deferred object): MAP + mmap"
+				       : "host mapping forced first (deferred object): MAP ioctl only";
 	}
 	if (!vws_info_end(&c, ret, NULL))
 		goto cleanup;

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -304,20 +305,20 @@ static pid_t tr_server_pid(void)
 	return s ? (pid_t)atol(s) : 0;
 }
 
-/* Signals pid and every process it started (the server forks one per
- * client, which runs a render server): found by pid, through /proc. */
-static void tr_signal_tree(pid_t pid, int sig)
+/* pid and every process it started, parents first (the server forks one
+ * per client, which runs a render server): found through /proc. */
+static void tr_tree(pid_t pid, pid_t *out, unsigned *n, unsigned max)
 {
 	char path[64];
 	DIR *tasks;
 	struct dirent *t;
 
-	assert_int_equal(kill(pid, sig), 0);
+	if (*n == max)
+		return;
+	out[(*n)++] = pid;
 	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
 	tasks = opendir(path);
-	if (!tasks)
-		return;
-	while ((t = readdir(tasks))) {
+	while (tasks && (t = readdir(tasks))) {
 		char cpath[sizeof(path) + sizeof(t->d_name) + 16];
 		FILE *f;
 		int child;
@@ -329,10 +330,40 @@ static void tr_signal_tree(pid_t pid, int sig)
 		if (!f)
 			continue;
 		while (fscanf(f, "%d", &child) == 1)
-			tr_signal_tree(child, sig);
+			tr_tree(child, out, n, max);
 		fclose(f);
 	}
-	closedir(tasks);
+	if (tasks)
+		closedir(tasks);
+}
+
+/* Signals the server's whole tree. With SIGKILL, also waits (pidfds,
+ * bounded) until every process of it has exited: a signal is delivered
+ * later, and a server not yet dead may still answer. The tree is listed
+ * before anything is signalled: a dead parent lists no children. A child
+ * may be gone before it is signalled (its namespace died with its parent):
+ * that is no error. */
+static void tr_signal_tree(pid_t pid, int sig)
+{
+	pid_t pids[64];
+	int fds[64];
+	unsigned n = 0;
+	bool ok = true;
+
+	tr_tree(pid, pids, &n, 64);
+	for (unsigned i = 0; i < n; i++)
+		fds[i] = sig == SIGKILL ? (int)syscall(SYS_pidfd_open, pids[i], 0) : -1;
+	for (unsigned i = 0; i < n; i++)
+		ok &= !kill(pids[i], sig) || (i && errno == ESRCH);
+	for (unsigned i = 0; i < n; i++) {
+		struct pollfd p = { .fd = fds[i], .events = POLLIN };
+
+		if (fds[i] < 0)
+			continue;
+		ok &= poll(&p, 1, TR_POLL_MS) == 1;
+		close(fds[i]);
+	}
+	assert_true(ok);
 }
 
 /* A request the server refuses (a resource naming host memory that does

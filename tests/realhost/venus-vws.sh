@@ -219,8 +219,9 @@ for c in v1:hang v2:hang v2:refused; do
 	fi
 done
 
-# 5. Export of memory that was never mapped: the winsys maps it first (its
-# log says "forced by export"); the model sees one host map per export.
+# 5. Export of memory that was never mapped: the winsys makes its host mapping
+# first (on this fixed kernel the MAP ioctl alone; its log says "forced by
+# export"); the model sees one host map per export.
 # Venus offers dma-buf export only when the host's driver has
 # VK_EXT_external_memory_dma_buf, VK_EXT_image_drm_format_modifier and
 # VK_EXT_queue_family_foreign; without them vk-roundtrip says it cannot

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* Allocation, mapping, the window, budgets and valid usage, in the spirit
  * of deqp-vk memory.allocation and memory.mapping (written here). */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tv.h"
 
@@ -289,6 +291,141 @@ static void budget(void **state)
 	tv_close(&t);
 }
 
+/* The budget is kept as memory comes, goes and takes its window range,
+ * whichever way the range is taken: vkMapMemory, an export, or a map of
+ * the blob through the winsys directly (the winsys's account). */
+static void budget_follows_winsys(void **state)
+{
+	VkPhysicalDeviceMemoryBudgetPropertiesEXT b = { 0 };
+	VkExportMemoryAllocateInfo exp = { VK_STRUCTURE_TYPE_EXPORT_MEMORY_ALLOCATE_INFO, NULL,
+					   VK_EXTERNAL_MEMORY_HANDLE_TYPE_DMA_BUF_BIT_EXT };
+	VkMemoryGetFdInfoKHR gi = { VK_STRUCTURE_TYPE_MEMORY_GET_FD_INFO_KHR, NULL,
+				    VK_NULL_HANDLE, VK_EXTERNAL_MEMORY_HANDLE_TYPE_DMA_BUF_BIT_EXT };
+	bool deferred = is(state, "fixed");
+	VkDeviceMemory a, e, imp;
+	struct tv t;
+	uint32_t heap, type;
+	int fd;
+	void *p;
+
+	tv_open(&t, TV_DISCRETE_SMALL_BAR);
+	type = (uint32_t)tv_type(&t, DL | HV, 0);
+	heap = t.props.memoryTypes[type].heapIndex;
+	assert_int_equal(tv_alloc(&t, type, TV_MIB, NULL, &a), 0);
+	assert_int_equal(tv_alloc(&t, type, 2 * TV_MIB, &exp, &e), 0);
+	vws_vk_GetMemoryBudget(t.vk, &b);
+	assert_int_equal(b.heapUsage[heap], deferred ? 0 : 3 * TV_MIB);
+	/* the blob mapped by the driver itself, not through vkMapMemory */
+	assert_int_equal(vws_bo_map(vws_vk_memory_bo(a), &p), 0);
+	vws_vk_GetMemoryBudget(t.vk, &b);
+	assert_int_equal(b.heapUsage[heap], deferred ? TV_MIB : 3 * TV_MIB);
+	/* an export makes the host mapping */
+	gi.memory = e;
+	assert_int_equal(vws_vk_GetMemoryFdKHR(t.vk, &gi, &fd), VK_SUCCESS);
+	vws_vk_GetMemoryBudget(t.vk, &b);
+	assert_int_equal(b.heapUsage[heap], 3 * TV_MIB);
+	/* vkMapMemory after either changes nothing */
+	assert_int_equal(vws_vk_MapMemory(t.vk, a, 0, VK_WHOLE_SIZE, 0, &p), VK_SUCCESS);
+	assert_int_equal(vws_vk_MapMemory(t.vk, e, 0, VK_WHOLE_SIZE, 0, &p), VK_SUCCESS);
+	vws_vk_GetMemoryBudget(t.vk, &b);
+	assert_int_equal(b.heapUsage[heap], 3 * TV_MIB);
+	/* our own export imported back: the same blob, counted once more at
+	 * its size, as an import always is */
+	{
+		VkImportMemoryFdInfoKHR ii = { VK_STRUCTURE_TYPE_IMPORT_MEMORY_FD_INFO_KHR, NULL,
+					       VK_EXTERNAL_MEMORY_HANDLE_TYPE_DMA_BUF_BIT_EXT, fd };
+
+		assert_int_equal(tv_alloc(&t, type, 2 * TV_MIB, &ii, &imp), 0);
+	}
+	vws_vk_GetMemoryBudget(t.vk, &b);
+	assert_int_equal(b.heapUsage[heap], 5 * TV_MIB);
+	/* freeing the exporter first: its charge goes, the import's stays */
+	vws_vk_FreeMemory(t.vk, e, NULL);
+	vws_vk_GetMemoryBudget(t.vk, &b);
+	assert_int_equal(b.heapUsage[heap], 3 * TV_MIB);
+	vws_vk_FreeMemory(t.vk, imp, NULL);
+	vws_vk_FreeMemory(t.vk, a, NULL);
+	vws_vk_GetMemoryBudget(t.vk, &b);
+	assert_int_equal(b.heapUsage[heap], 0);
+	tv_close(&t);
+}
+
+/* Threads allocate, map, flush, unmap and free their own memory while
+ * others read the budget: no lock but the list's on these paths (TSan
+ * checks the rest), and the budget ends where it started. */
+#define TH_THREADS 4
+#define TH_ITERS 300
+
+struct th_arg {
+	struct tv *t;
+	uint32_t type;
+	int fails;
+};
+
+static void *th_worker(void *p)
+{
+	struct th_arg *a = p;
+
+	for (int i = 0; i < TH_ITERS; i++) {
+		VkMappedMemoryRange r = { VK_STRUCTURE_TYPE_MAPPED_MEMORY_RANGE, NULL, VK_NULL_HANDLE,
+					  0, VK_WHOLE_SIZE };
+		VkPhysicalDeviceMemoryBudgetPropertiesEXT b;
+		VkDeviceMemory m;
+		void *ptr;
+
+		if (tv_alloc(a->t, a->type, 64 * 1024, NULL, &m)) {
+			a->fails++;
+			continue;
+		}
+		r.memory = m;
+		for (int k = 0; k < 3; k++) {
+			if (vws_vk_MapMemory(a->t->vk, m, 0, VK_WHOLE_SIZE, 0, &ptr)) {
+				a->fails++;
+				break;
+			}
+			memset(ptr, i, 64);
+			if (vws_vk_FlushMappedMemoryRanges(a->t->vk, 1, &r))
+				a->fails++;
+			vws_vk_UnmapMemory(a->t->vk, m);
+		}
+		vws_vk_GetMemoryBudget(a->t->vk, &b);
+		vws_vk_FreeMemory(a->t->vk, m, NULL);
+	}
+	return NULL;
+}
+
+static void threads(void **state)
+{
+	VkPhysicalDeviceMemoryBudgetPropertiesEXT b = { 0 };
+	struct th_arg args[TH_THREADS];
+	pthread_t th[TH_THREADS];
+	VkDeviceMemory keep;
+	struct tv t;
+	uint32_t heap, type;
+	uint64_t before;
+
+	(void)state;
+	tv_open(&t, TV_DISCRETE_REBAR);
+	type = (uint32_t)tv_type(&t, DL | HV, 0);
+	heap = t.props.memoryTypes[type].heapIndex;
+	assert_int_equal(tv_alloc(&t, type, TV_MIB, NULL, &keep), 0);
+	vws_vk_GetMemoryBudget(t.vk, &b);
+	before = b.heapUsage[heap];
+	for (int i = 0; i < TH_THREADS; i++) {
+		args[i] = (struct th_arg){ &t, type, 0 };
+		assert_int_equal(pthread_create(&th[i], NULL, th_worker, &args[i]), 0);
+	}
+	for (int i = 0; i < TH_THREADS; i++) {
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+		assert_int_equal(args[i].fails, 0);
+	}
+	vws_vk_GetMemoryBudget(t.vk, &b);
+	assert_int_equal(b.heapUsage[heap], before);
+	assert_int_equal(vws_vk_debug_reports(t.vk), 0);
+	vws_vk_FreeMemory(t.vk, keep, NULL);
+	tv_close(&t);
+}
+
 /* Valid-usage violations are reported and fail the call; nothing breaks. */
 static void invalid_usage(void **state)
 {
@@ -434,6 +571,9 @@ int main(void)
 		TV_ALL_GENS(oversubscribe_window),
 		TV_GEN(map_failure_and_retry, "fixed"),
 		TV_ALL_GENS(budget),
+		TV_ALL_GENS(budget_follows_winsys),
+		TV_GEN(threads, "fixed"),
+		TV_GEN(threads, "v2"),
 		TV_GEN(invalid_usage, "fixed"),
 		TV_GEN(whole_size_range_end, "fixed"),
 		TV_GEN(kernel_failure, "fixed"),

@@ -63,6 +63,44 @@ static void region_on_first_map(void **state)
 	}
 }
 
+/* vws_bo_set_account: an object is charged while it holds memory (from
+ * now, or from its first map when deferred), taken back with NULL, moved
+ * to a new account whole. */
+static void account(void **state)
+{
+	struct vws_device *dev = tw_open(VIRTGPU_CAPSET_VENUS, VWS_DEFER_ALWAYS);
+	struct vws_bo *d, *g = tw_guest(dev, 64 * 1024);
+	struct vws_bo_info bi;
+	uint64_t acc = 0, other = 0;
+	void *p;
+
+	(void)state;
+	assert_int_equal(tw_host3d(dev, 2 * TW_MIB, VIRTGPU_BLOB_FLAG_USE_MAPPABLE,
+				   VWS_BO_DEVICE_LOCAL, &d), 0);
+	assert_int_equal(vws_bo_get_info(d, &bi), 0);
+	assert_true(bi.deferred);
+	vws_bo_set_account(d, &acc);
+	vws_bo_set_account(g, &acc);
+	assert_int_equal(acc, 64 * 1024);
+	assert_int_equal(vws_bo_map(d, &p), 0);
+	assert_int_equal(acc, 64 * 1024 + 2 * TW_MIB);
+	/* the second map changes nothing */
+	assert_int_equal(vws_bo_map(d, &p), 0);
+	assert_int_equal(acc, 64 * 1024 + 2 * TW_MIB);
+	vws_bo_set_account(d, &other);
+	assert_int_equal(acc, 64 * 1024);
+	assert_int_equal(other, 2 * TW_MIB);
+	vws_bo_set_account(d, NULL);
+	vws_bo_set_account(g, NULL);
+	vws_bo_set_account(g, NULL);
+	assert_int_equal(acc, 0);
+	assert_int_equal(other, 0);
+	vws_bo_set_account(NULL, &acc);
+	vws_bo_unref(d);
+	vws_bo_unref(g);
+	vws_device_unref(dev);
+}
+
 static void map_cached(void **state)
 {
 	struct vws_device *dev = tw_open(VIRTGPU_CAPSET_VENUS, VWS_DEFER_ALWAYS);
@@ -445,6 +483,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		TW_ALL_GENS(region_on_first_map),
 		TW_ALL_GENS(map_cached),
+		TW_GEN(account, "fixed"),
+		TW_GEN(account, "v2"),
 		TW_GEN(map_concurrent_first, "fixed"),
 		TW_GEN(map_concurrent_first, "v1"),
 		TW_GEN(map_concurrent_first, "legacy"),

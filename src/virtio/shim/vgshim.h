@@ -90,6 +90,9 @@ struct vgshim_counters {
 	uint64_t host_connections;   /* vtest connections opened (one per DRM file) */
 	uint64_t host_submits;       /* submissions forwarded */
 	uint64_t host_lost;          /* connections lost: server gone, refusing or garbled */
+	uint64_t host_create_ns;     /* time CREATE_BLOBs waited for the real host (creation
+				      * command and resource), all blobs */
+	uint64_t host_create_named_ns; /* ... of it, blobs naming host memory (blob_id != 0) */
 };
 
 void vgshim_get_counters(struct vgshim_counters *out);

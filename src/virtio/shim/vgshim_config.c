@@ -179,6 +179,10 @@ int vgshim_config_set(struct vgshim_config *cfg, const char *name, const char *v
 		if (vgshim_parse_u64(v, 10000000, &u))
 			return -EINVAL;
 		cfg->map_latency_us = u;
+	} else if (!strcmp(name, "VGSHIM_CREATE_LATENCY_US")) {
+		if (vgshim_parse_u64(v, 10000000, &u))
+			return -EINVAL;
+		cfg->create_latency_us = u;
 	} else if (!strcmp(name, "VGSHIM_HANG_MS")) {
 		if (vgshim_parse_u64(v, 600000, &u) || !u)
 			return -EINVAL;
@@ -232,7 +236,7 @@ int vgshim_config_set(struct vgshim_config *cfg, const char *name, const char *v
 
 static const char *const vgshim_env_names[] = {
 	"VGSHIM_NODE", "VGSHIM_KERNEL", "VGSHIM_HOSTMEM", "VGSHIM_GUESTMEM",
-	"VGSHIM_MAP_LATENCY_US", "VGSHIM_HANG_MS", "VGSHIM_PARTIAL_MMAP", "VGSHIM_STATS",
+	"VGSHIM_MAP_LATENCY_US", "VGSHIM_CREATE_LATENCY_US", "VGSHIM_HANG_MS", "VGSHIM_PARTIAL_MMAP", "VGSHIM_STATS",
 	"VGSHIM_FAIL", "VGSHIM_CAPSETS", "VGSHIM_VTEST_SOCKET", "VGSHIM_VTEST_TIMEOUT_MS",
 };
 

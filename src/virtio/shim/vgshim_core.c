@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The model's device: its lock, its lazy initialisation from the
+ * The model's device: its locks, its lazy initialisation from the
  * environment, the fd table, the test API (configure, reset, counters) and
  * the counters dump a preloaded model writes at exit.
  */
@@ -10,12 +10,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "vgshim_priv.h"
 
-struct vgshim_dev vgshim_dev = { .lock = PTHREAD_MUTEX_INITIALIZER };
+/* The device-wide locks guard short sections: they spin a little before
+ * sleeping, as the kernel's mutexes do. */
+struct vgshim_dev vgshim_dev = {
+	.lock = PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP,
+	.prime_lock = PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP,
+	.map_lock = PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP,
+	.fd_lock = PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP,
+};
 _Atomic unsigned char vgshim_fd_hint[VGSHIM_MAX_FDS];
 
 void vgshim_lock(void)
@@ -26,6 +34,40 @@ void vgshim_lock(void)
 void vgshim_unlock(void)
 {
 	pthread_mutex_unlock(&vgshim_dev.lock);
+}
+
+void vgshim_mutex_init(pthread_mutex_t *m)
+{
+	pthread_mutexattr_t a;
+
+	pthread_mutexattr_init(&a);
+	pthread_mutexattr_settype(&a, PTHREAD_MUTEX_ADAPTIVE_NP);
+	pthread_mutex_init(m, &a);
+	pthread_mutexattr_destroy(&a);
+}
+
+void vgshim_spin_lock(_Atomic uint32_t *l)
+{
+	unsigned spins = 0;
+
+	while (atomic_exchange_explicit(l, 1, memory_order_acquire)) {
+		while (atomic_load_explicit(l, memory_order_relaxed)) {
+			if (++spins % 64 == 0)
+				sched_yield(); /* the holder may be preempted */
+			else
+				__builtin_ia32_pause();
+		}
+	}
+}
+
+void vgshim_wait_until(uint64_t deadline_ns)
+{
+	struct timespec ts = {
+		.tv_sec = (time_t)(deadline_ns / 1000000000ull),
+		.tv_nsec = (long)(deadline_ns % 1000000000ull),
+	};
+
+	pthread_cond_timedwait(&vgshim_dev.cond, &vgshim_dev.lock, &ts);
 }
 
 void vgshim_log(const char *fmt, ...)
@@ -54,25 +96,48 @@ uint64_t vgshim_now_ns(void)
 
 void vgshim_fd_set(int fd, enum vgshim_fd_kind kind, void *ptr)
 {
-	vgshim_dev.fd_kind[fd] = (unsigned char)kind;
-	vgshim_dev.fd_ptr[fd] = ptr;
-	atomic_store(&vgshim_fd_hint[fd], (unsigned char)kind);
+	/* the pointer first: a lockless reader that sees the kind sees it */
+	atomic_store_explicit(&vgshim_dev.fd_ptr[fd], ptr, memory_order_release);
+	atomic_store_explicit(&vgshim_fd_hint[fd], (unsigned char)kind, memory_order_release);
 }
 
 void vgshim_fd_clear(int fd)
 {
-	vgshim_dev.fd_kind[fd] = VGSHIM_FD_NONE;
-	vgshim_dev.fd_ptr[fd] = NULL;
-	atomic_store(&vgshim_fd_hint[fd], VGSHIM_FD_NONE);
+	atomic_store_explicit(&vgshim_fd_hint[fd], VGSHIM_FD_NONE, memory_order_release);
+	atomic_store_explicit(&vgshim_dev.fd_ptr[fd], NULL, memory_order_release);
 }
 
 enum vgshim_fd_kind vgshim_fd_kind(int fd, void **ptr)
 {
+	enum vgshim_fd_kind kind;
+
 	if (fd < 0 || fd >= VGSHIM_MAX_FDS)
 		return VGSHIM_FD_NONE;
+	kind = atomic_load_explicit(&vgshim_fd_hint[fd], memory_order_acquire);
 	if (ptr)
-		*ptr = vgshim_dev.fd_ptr[fd];
-	return (enum vgshim_fd_kind)vgshim_dev.fd_kind[fd];
+		*ptr = atomic_load_explicit(&vgshim_dev.fd_ptr[fd], memory_order_acquire);
+	return kind;
+}
+
+/* As fdget, without a lock: the file stays while the call runs, even if
+ * another thread closes the fd meanwhile. A file released and reused
+ * between the load and the reference is caught by the recheck. */
+struct vgshim_file *vgshim_file_from_fd(int fd)
+{
+	void *ptr;
+
+	for (;;) {
+		struct vgshim_file *f;
+
+		if (vgshim_fd_kind(fd, &ptr) != VGSHIM_FD_NODE || !ptr)
+			return NULL;
+		f = ptr;
+		if (!vgshim_file_tryget(f))
+			continue; /* released: the entry has changed, or will */
+		if (vgshim_fd_kind(fd, &ptr) == VGSHIM_FD_NODE && ptr == f)
+			return f;
+		vgshim_file_put(f);
+	}
 }
 
 static void vgshim_dump_at_exit(void)
@@ -81,22 +146,101 @@ static void vgshim_dump_at_exit(void)
 		vgshim_dump_counters(vgshim_dev.cfg.stats);
 }
 
-/* fork: the child gets a copy of the state but not the host thread. */
+/* fork: the child gets a copy of the state, consistent because every lock
+ * is held while it is taken, but not the host thread. The files' own
+ * locks are taken too: a child may go on using an inherited file. */
+static struct vgshim_file **vgshim_fork_files;
+static size_t vgshim_fork_num;
+
+static void vgshim_fork_collect(void)
+{
+	size_t n = 0, cap = 0;
+
+	vgshim_fork_files = NULL;
+	pthread_mutex_lock(&vgshim_dev.fd_lock);
+	for (int fd = 0; fd < VGSHIM_MAX_FDS; fd++) {
+		void *ptr;
+		bool seen = false;
+
+		if (vgshim_fd_kind(fd, &ptr) != VGSHIM_FD_NODE)
+			continue;
+		for (size_t i = 0; i < n && !seen; i++)
+			seen = vgshim_fork_files[i] == ptr;
+		if (seen)
+			continue;
+		if (n == cap) {
+			size_t c = cap ? cap * 2 : 16;
+			struct vgshim_file **t = realloc(vgshim_fork_files, c * sizeof(*t));
+
+			if (!t)
+				break; /* a file not locked: the child may see it torn */
+			vgshim_fork_files = t;
+			cap = c;
+		}
+		vgshim_file_get(ptr);
+		vgshim_fork_files[n++] = ptr;
+	}
+	pthread_mutex_unlock(&vgshim_dev.fd_lock);
+	vgshim_fork_num = n;
+}
+
 static void vgshim_atfork_prepare(void)
 {
+	vgshim_fork_collect();
+	for (size_t i = 0; i < vgshim_fork_num; i++)
+		pthread_mutex_lock(&vgshim_fork_files[i]->ctx_lock);
+	for (size_t i = 0; i < vgshim_fork_num; i++)
+		vgshim_rhost_atfork_lock(vgshim_fork_files[i]);
+	pthread_mutex_lock(&vgshim_dev.prime_lock);
+	pthread_mutex_lock(&vgshim_dev.fd_lock);
+	for (size_t i = 0; i < vgshim_fork_num; i++)
+		pthread_mutex_lock(&vgshim_fork_files[i]->lock);
+	pthread_mutex_lock(&vgshim_dev.map_lock);
+	vgshim_rhost_atfork_prepare();
 	vgshim_lock();
+	vgshim_counters_atfork(0);
+}
+
+/* Everything prepare took, but the watcher's lock (the real host's
+ * handlers differ in parent and child). */
+static void vgshim_atfork_release(void)
+{
+	vgshim_counters_atfork(1);
+	vgshim_unlock();
+	pthread_mutex_unlock(&vgshim_dev.map_lock);
+	for (size_t i = 0; i < vgshim_fork_num; i++)
+		pthread_mutex_unlock(&vgshim_fork_files[i]->lock);
+	pthread_mutex_unlock(&vgshim_dev.fd_lock);
+	pthread_mutex_unlock(&vgshim_dev.prime_lock);
+}
+
+static void vgshim_atfork_files_done(void)
+{
+	for (size_t i = 0; i < vgshim_fork_num; i++)
+		vgshim_rhost_atfork_unlock(vgshim_fork_files[i]);
+	for (size_t i = 0; i < vgshim_fork_num; i++) {
+		pthread_mutex_unlock(&vgshim_fork_files[i]->ctx_lock);
+		vgshim_file_put(vgshim_fork_files[i]);
+	}
+	free(vgshim_fork_files);
+	vgshim_fork_files = NULL;
+	vgshim_fork_num = 0;
 }
 
 static void vgshim_atfork_parent(void)
 {
-	vgshim_unlock();
+	vgshim_rhost_atfork_parent();
+	vgshim_atfork_release();
+	vgshim_atfork_files_done();
 }
 
 static void vgshim_atfork_child(void)
 {
 	vgshim_dev.host_thread_running = false;
+	vgshim_dev.host_pumping = false;
 	vgshim_rhost_atfork_child();
-	vgshim_unlock();
+	vgshim_atfork_release();
+	vgshim_atfork_files_done();
 }
 
 static void vgshim_apply_config_locked(void)
@@ -106,8 +250,9 @@ static void vgshim_apply_config_locked(void)
 	vgshim_region_fini(&d->region);
 	if (vgshim_region_init(&d->region, d->cfg.hostmem))
 		d->config_error = true;
-	memset(&d->c, 0, sizeof(d->c));
-	d->c.region_size = d->cfg.hostmem;
+	vgshim_counters_zero();
+	vgshim_offsets_fini(); /* no object is alive */
+	d->region_in_use = d->region_peak = 0;
 	d->guest_bytes = 0;
 	if (vgshim_fault_parse(d->cfg.fail))
 		d->config_error = true;
@@ -127,8 +272,7 @@ int vgshim_ensure_init_locked(void)
 	pthread_condattr_destroy(&attr);
 	d->config_error = vgshim_config_from_env(&d->env_cfg) != 0;
 	d->cfg = d->env_cfg;
-	d->next_res_id = 1;
-	d->next_offset = VGSHIM_OFFSET_BASE;
+	atomic_store(&d->next_res_id, 1);
 	vgshim_apply_config_locked();
 	pthread_atfork(vgshim_atfork_prepare, vgshim_atfork_parent, vgshim_atfork_child);
 	atexit(vgshim_dump_at_exit);
@@ -143,11 +287,12 @@ static void vgshim_drain_locked(void)
 		pthread_cond_wait(&vgshim_dev.cond, &vgshim_dev.lock);
 }
 
-static bool vgshim_busy_locked(void)
+static bool vgshim_busy(void)
 {
-	const struct vgshim_counters *c = &vgshim_dev.c;
+	struct vgshim_counters c;
 
-	return vgshim_dev.live_files || c->live_objects || c->live_dmabufs || c->live_mappings;
+	vgshim_counters_sum(&c);
+	return c.live_files || c.live_objects || c.live_dmabufs || c.live_mappings;
 }
 
 static int vgshim_reconfigure(const struct vgshim_config *cfg)
@@ -159,9 +304,13 @@ static int vgshim_reconfigure(const struct vgshim_config *cfg)
 	vgshim_dev.host_held = false;
 	pthread_cond_broadcast(&vgshim_dev.cond);
 	vgshim_drain_locked();
-	if (vgshim_busy_locked()) {
+	if (vgshim_busy()) {
 		ret = -EBUSY;
 	} else {
+		/* the host starts over: a latency-free one answers in the
+		 * caller's thread again */
+		if (vgshim_dev.host_thread_running)
+			vgshim_host_stop_locked();
 		vgshim_host_fini_registry();
 		vgshim_dev.cfg = *cfg;
 		vgshim_dev.config_error = false;
@@ -231,68 +380,56 @@ void vgshim_host_hold(bool hold)
 	vgshim_lock();
 	vgshim_ensure_init_locked();
 	vgshim_dev.host_held = hold;
-	if (!hold && vgshim_dev.events && !vgshim_dev.host_thread_running) {
-		/* queued while held with no latency: answer them now, in order */
-		while (vgshim_dev.events) {
-			struct vgshim_event *ev = vgshim_dev.events;
-
-			vgshim_dev.events = ev->next;
-			vgshim_host_answer_event(ev);
-		}
-	}
 	pthread_cond_broadcast(&vgshim_dev.cond);
 	vgshim_unlock();
+	/* queued while held with no latency: answered now, in order */
+	if (!hold)
+		vgshim_host_pump();
 }
 
 void vgshim_get_counters(struct vgshim_counters *out)
 {
 	vgshim_lock();
 	vgshim_ensure_init_locked();
-	*out = vgshim_dev.c;
-	out->faults_injected = __atomic_load_n(&vgshim_dev.c.faults_injected, __ATOMIC_RELAXED);
-	out->live_files = vgshim_dev.live_files;
+	vgshim_counters_sum(out);
+	out->region_size = vgshim_dev.cfg.hostmem;
+	out->region_bytes_in_use = vgshim_dev.region_in_use;
+	out->region_bytes_peak = vgshim_dev.region_peak;
 	vgshim_unlock();
-}
-
-size_t vgshim_last_create_blob(void *buf, size_t size)
-{
-	size_t n;
-
-	vgshim_lock();
-	n = vgshim_dev.last_blob_size;
-	memcpy(buf, vgshim_dev.last_blob, n < size ? n : size);
-	vgshim_unlock();
-	return n;
 }
 
 int vgshim_object_info(int node_fd, uint32_t handle, struct vgshim_object_info *out)
 {
-	struct vgshim_file *f;
+	struct vgshim_file *f = vgshim_file_from_fd(node_fd);
 	struct vgshim_obj *o;
-	int ret = 0;
 
-	vgshim_lock();
-	if (vgshim_fd_kind(node_fd, (void **)&f) != VGSHIM_FD_NODE) {
-		ret = -EBADF;
-	} else if (!(o = vgshim_file_lookup(f, handle))) {
-		ret = -ENOENT;
-	} else {
-		*out = (struct vgshim_object_info){
-			.res_id = o->res_id,
-			.blob_mem = o->blob_mem,
-			.blob_flags = o->blob_flags,
-			.blob_hints = o->blob_hints,
-			.size = o->size,
-			.region_reserved = o->region_reserved,
-			.region_offset = o->region_offset,
-			.map_state = o->vram && o->mappable ? o->map_state : -1,
-			.handles = o->handles,
-			.mappings = o->mappings,
-			.dmabuf = o->dmabuf != NULL,
-		};
+	if (!f)
+		return -EBADF;
+	o = vgshim_file_lookup(f, handle);
+	if (!o) {
+		vgshim_file_put(f);
+		return -ENOENT;
 	}
+	vgshim_lock();
+	*out = (struct vgshim_object_info){
+		.res_id = o->res_id,
+		.blob_mem = o->blob_mem,
+		.blob_flags = o->blob_flags,
+		.blob_hints = o->blob_hints,
+		.size = o->size,
+		.region_reserved = o->region_reserved,
+		.region_offset = o->region_offset,
+		.map_state = o->vram && o->mappable ? o->map_state : -1,
+		.handles = vgshim_obj_handles(o),
+		.mappings = atomic_load(&o->mappings),
+	};
 	vgshim_unlock();
-	return ret;
+	pthread_mutex_lock(&vgshim_dev.prime_lock);
+	out->dmabuf = o->dmabuf != NULL;
+	pthread_mutex_unlock(&vgshim_dev.prime_lock);
+	vgshim_obj_put(o);
+	vgshim_file_put(f);
+	return 0;
 }
 
 int vgshim_dump_counters(const char *path)
@@ -333,6 +470,8 @@ int vgshim_dump_counters(const char *path)
 	VGSHIM_DUMP(host_connections);
 	VGSHIM_DUMP(host_submits);
 	VGSHIM_DUMP(host_lost);
+	VGSHIM_DUMP(host_create_ns);
+	VGSHIM_DUMP(host_create_named_ns);
 #undef VGSHIM_DUMP
 	for (unsigned i = 0; i < VGSHIM_IOCTL_SLOTS; i++)
 		if (c.ioctls[i])

@@ -170,9 +170,7 @@ int drmGetDevice2(int fd, uint32_t flags, drmDevicePtr *device)
 	char node[sizeof(vgshim_dev.cfg.node)];
 	bool is_node;
 
-	vgshim_lock();
 	is_node = vgshim_fd_kind(fd, NULL) == VGSHIM_FD_NODE;
-	vgshim_unlock();
 	if (is_node) {
 		if (!device)
 			return -EINVAL;

@@ -1,14 +1,19 @@
 /* SPDX-License-Identifier: MIT */
-/* Open-addressing uint64 -> pointer map: lookups by fake offset, res id,
- * dma-buf inode and mapping address stay O(1) with 100k objects. */
+/*
+ * Open-addressing uint64 -> pointer map: lookups by fake offset, dma-buf
+ * inode, mapping address and (per file) object stay O(1) with 100k objects.
+ *
+ * Built for cache misses, the cost that grows with the number of objects:
+ * a key and its value share a slot (one miss, not two, per probe), and a
+ * deletion shifts the rest of its probe run back instead of leaving a
+ * tombstone, so a table under create/free churn never fills with
+ * tombstones and never needs a rehash of everything it holds.
+ */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 
 #include "vgshim_priv.h"
-
-#define VGSHIM_EMPTY 0
-#define VGSHIM_TOMB ((void *)1)
 
 static size_t vgshim_slot(uint64_t key, size_t cap)
 {
@@ -23,42 +28,33 @@ void *vgshim_hash_get(const struct vgshim_hash *h, uint64_t key)
 	if (!h->cap)
 		return NULL;
 	for (size_t i = vgshim_slot(key, h->cap);; i = (i + 1) & (h->cap - 1)) {
-		if (h->vals[i] == VGSHIM_EMPTY)
+		if (!h->slots[i].val)
 			return NULL;
-		if (h->vals[i] != VGSHIM_TOMB && h->keys[i] == key)
-			return h->vals[i];
+		if (h->slots[i].key == key)
+			return h->slots[i].val;
 	}
 }
 
 static int vgshim_hash_grow(struct vgshim_hash *h)
 {
 	size_t cap = h->cap ? h->cap * 2 : 64;
-	struct vgshim_hash n = { 0 };
+	struct vgshim_hash_slot *n = calloc(cap, sizeof(*n));
 
-	if ((h->count + 1) * 2 < h->cap)
-		cap = h->cap; /* only tombstones: rehash in place size */
-	n.keys = calloc(cap, sizeof(*n.keys));
-	n.vals = calloc(cap, sizeof(*n.vals));
-	if (!n.keys || !n.vals) {
-		free(n.keys);
-		free(n.vals);
+	if (!n)
 		return -ENOMEM;
-	}
-	n.cap = cap;
 	for (size_t i = 0; i < h->cap; i++) {
-		if (h->vals[i] == VGSHIM_EMPTY || h->vals[i] == VGSHIM_TOMB)
-			continue;
-		size_t j = vgshim_slot(h->keys[i], cap);
+		size_t j;
 
-		while (n.vals[j])
+		if (!h->slots[i].val)
+			continue;
+		j = vgshim_slot(h->slots[i].key, cap);
+		while (n[j].val)
 			j = (j + 1) & (cap - 1);
-		n.keys[j] = h->keys[i];
-		n.vals[j] = h->vals[i];
-		n.count++;
+		n[j] = h->slots[i];
 	}
-	free(h->keys);
-	free(h->vals);
-	*h = n;
+	free(h->slots);
+	h->slots = n;
+	h->cap = cap;
 	return 0;
 }
 
@@ -66,56 +62,53 @@ int vgshim_hash_put(struct vgshim_hash *h, uint64_t key, void *val)
 {
 	size_t i;
 
-	if ((h->count + h->tomb + 1) * 4 >= h->cap * 3) {
+	/* at most 3/4 full */
+	if ((h->count + 1) * 4 > h->cap * 3) {
 		int ret = vgshim_hash_grow(h);
 
 		if (ret)
 			return ret;
 	}
-	size_t tomb = SIZE_MAX;
-
-	for (i = vgshim_slot(key, h->cap);; i = (i + 1) & (h->cap - 1)) {
-		if (h->vals[i] == VGSHIM_EMPTY)
-			break;
-		if (h->vals[i] == VGSHIM_TOMB) {
-			if (tomb == SIZE_MAX)
-				tomb = i;
-			continue;
-		}
-		if (h->keys[i] == key) {
-			h->vals[i] = val;
+	for (i = vgshim_slot(key, h->cap); h->slots[i].val; i = (i + 1) & (h->cap - 1)) {
+		if (h->slots[i].key == key) {
+			h->slots[i].val = val;
 			return 0;
 		}
 	}
-	if (tomb != SIZE_MAX) {
-		i = tomb;
-		h->tomb--;
-	}
-	h->keys[i] = key;
-	h->vals[i] = val;
+	h->slots[i].key = key;
+	h->slots[i].val = val;
 	h->count++;
 	return 0;
 }
 
 void vgshim_hash_del(struct vgshim_hash *h, uint64_t key)
 {
+	size_t mask = h->cap - 1, i, j;
+
 	if (!h->cap)
 		return;
-	for (size_t i = vgshim_slot(key, h->cap);; i = (i + 1) & (h->cap - 1)) {
-		if (h->vals[i] == VGSHIM_EMPTY)
+	for (i = vgshim_slot(key, h->cap);; i = (i + 1) & mask) {
+		if (!h->slots[i].val)
 			return;
-		if (h->vals[i] != VGSHIM_TOMB && h->keys[i] == key) {
-			h->vals[i] = VGSHIM_TOMB;
-			h->count--;
-			h->tomb++;
-			return;
+		if (h->slots[i].key == key)
+			break;
+	}
+	/* Backward shift: an entry after the hole moves into it unless its
+	 * home slot lies cyclically in (hole, entry]. */
+	for (j = (i + 1) & mask; h->slots[j].val; j = (j + 1) & mask) {
+		size_t home = vgshim_slot(h->slots[j].key, h->cap);
+
+		if (((j - home) & mask) >= ((j - i) & mask)) {
+			h->slots[i] = h->slots[j];
+			i = j;
 		}
 	}
+	h->slots[i].val = NULL;
+	h->count--;
 }
 
 void vgshim_hash_fini(struct vgshim_hash *h)
 {
-	free(h->keys);
-	free(h->vals);
+	free(h->slots);
 	*h = (struct vgshim_hash){ 0 };
 }

@@ -58,39 +58,36 @@ static int vgshim_open_node(int flags, int err)
 		errno = err;
 		return -1;
 	}
-	vgshim_lock();
 	err = vgshim_fault_check("open");
 	if (err) {
-		vgshim_unlock();
+		errno = err;
+		return -1;
+	}
+	f = vgshim_file_new();
+	if (!f) {
+		errno = ENOMEM;
+		return -1;
+	}
+	/* a DRM file is one context on the host: its own connection (made
+	 * before the file has an fd: no lock is held while it connects) */
+	err = vgshim_real_host() ? -vgshim_rhost_open(f) : 0;
+	if (err) {
+		vgshim_file_put(f);
 		errno = err;
 		return -1;
 	}
 	fd = vgshim_real_open("/dev/null", O_RDWR | (flags & O_CLOEXEC));
 	if (fd < 0 || fd >= VGSHIM_MAX_FDS) {
+		err = fd < 0 ? errno : EMFILE;
 		if (fd >= 0)
 			vgshim_real_close(fd);
-		vgshim_unlock();
-		errno = fd < 0 ? errno : EMFILE;
-		return -1;
-	}
-	f = vgshim_file_new();
-	if (!f) {
-		vgshim_real_close(fd);
-		vgshim_unlock();
-		errno = ENOMEM;
-		return -1;
-	}
-	/* a DRM file is one context on the host: its own connection */
-	err = vgshim_real_host() ? -vgshim_rhost_open(f) : 0;
-	if (err) {
-		vgshim_file_release(f);
-		vgshim_real_close(fd);
-		vgshim_unlock();
+		vgshim_file_put(f);
 		errno = err;
 		return -1;
 	}
+	pthread_mutex_lock(&vgshim_dev.fd_lock);
 	vgshim_fd_set(fd, VGSHIM_FD_NODE, f);
-	vgshim_unlock();
+	pthread_mutex_unlock(&vgshim_dev.fd_lock);
 	return fd;
 }
 
@@ -187,30 +184,42 @@ int __openat64_2(int dirfd, const char *path, int flags)
 	return vgshim_open_common(dirfd, path, flags, 0, true);
 }
 
-/* Forgets fd as the model's, as closing it would. Lock held. */
-static void vgshim_forget_fd(int fd)
+/* What a closed or replaced fd leaves to release once the locks are
+ * dropped: the file's reference, or a dma-buf whose last fd it was. */
+struct vgshim_fd_release {
+	struct vgshim_file *file;
+	struct vgshim_dmabuf *dmabuf;
+};
+
+/* Forgets fd as the model's, as closing it would. prime_lock and fd_lock
+ * held. */
+static void vgshim_forget_fd(int fd, struct vgshim_fd_release *rel)
 {
 	void *ptr;
 
 	switch (vgshim_fd_kind(fd, &ptr)) {
-	case VGSHIM_FD_NODE: {
-		struct vgshim_file *f = ptr;
-
+	case VGSHIM_FD_NODE:
 		vgshim_fd_clear(fd);
-		if (--f->fds == 0)
-			vgshim_file_release(f);
+		rel->file = ptr;
 		break;
-	}
 	case VGSHIM_FD_DMABUF:
 		vgshim_fd_clear(fd);
-		vgshim_dmabuf_fd_closed(ptr);
+		rel->dmabuf = vgshim_dmabuf_fd_closed(ptr);
 		break;
 	default:
 		break;
 	}
 }
 
-/* Makes newfd refer to what oldfd refers to. Lock held. */
+static void vgshim_fd_released(struct vgshim_fd_release *rel)
+{
+	if (rel->file)
+		vgshim_file_put(rel->file);
+	if (rel->dmabuf)
+		vgshim_dmabuf_destroy(rel->dmabuf);
+}
+
+/* Makes newfd refer to what oldfd refers to. prime_lock and fd_lock held. */
 static void vgshim_copy_fd(int oldfd, int newfd)
 {
 	void *ptr;
@@ -221,21 +230,42 @@ static void vgshim_copy_fd(int oldfd, int newfd)
 	if (newfd >= VGSHIM_MAX_FDS)
 		return; /* beyond the table: the model will not see this fd */
 	if (kind == VGSHIM_FD_NODE)
-		((struct vgshim_file *)ptr)->fds++;
+		vgshim_file_get(ptr);
 	else
 		((struct vgshim_dmabuf *)ptr)->fds++;
 	vgshim_fd_set(newfd, kind, ptr);
 }
 
+/* The fd table changes with the dup family under both locks, held across
+ * the syscall as the kernel holds its file table lock: the table and the
+ * process's fds never disagree. */
+static void vgshim_fdtab_lock(void)
+{
+	pthread_mutex_lock(&vgshim_dev.prime_lock);
+	pthread_mutex_lock(&vgshim_dev.fd_lock);
+}
+
+static void vgshim_fdtab_unlock(void)
+{
+	pthread_mutex_unlock(&vgshim_dev.fd_lock);
+	pthread_mutex_unlock(&vgshim_dev.prime_lock);
+}
+
 int close(int fd)
 {
+	struct vgshim_fd_release rel = { 0 };
+	int ret;
+
 	vgshim_libc_init();
-	if (vgshim_hint(fd) != VGSHIM_FD_NONE) {
-		vgshim_lock();
-		vgshim_forget_fd(fd);
-		vgshim_unlock();
-	}
-	return vgshim_real_close(fd);
+	if (vgshim_hint(fd) == VGSHIM_FD_NONE)
+		return vgshim_real_close(fd);
+	/* forgotten before the number is free for another open */
+	vgshim_fdtab_lock();
+	vgshim_forget_fd(fd, &rel);
+	vgshim_fdtab_unlock();
+	ret = vgshim_real_close(fd);
+	vgshim_fd_released(&rel);
+	return ret;
 }
 
 int dup(int fd)
@@ -245,27 +275,29 @@ int dup(int fd)
 	vgshim_libc_init();
 	if (vgshim_hint(fd) == VGSHIM_FD_NONE)
 		return vgshim_real_dup(fd);
-	vgshim_lock();
+	vgshim_fdtab_lock();
 	nfd = vgshim_real_dup(fd);
 	vgshim_copy_fd(fd, nfd);
-	vgshim_unlock();
+	vgshim_fdtab_unlock();
 	return nfd;
 }
 
 static int vgshim_dup2_common(int oldfd, int newfd, int flags, bool three)
 {
+	struct vgshim_fd_release rel = { 0 };
 	int ret;
 
 	vgshim_libc_init();
 	if (vgshim_hint(oldfd) == VGSHIM_FD_NONE && vgshim_hint(newfd) == VGSHIM_FD_NONE)
 		return three ? vgshim_real_dup3(oldfd, newfd, flags) : vgshim_real_dup2(oldfd, newfd);
-	vgshim_lock();
+	vgshim_fdtab_lock();
 	ret = three ? vgshim_real_dup3(oldfd, newfd, flags) : vgshim_real_dup2(oldfd, newfd);
 	if (ret >= 0 && oldfd != newfd) {
-		vgshim_forget_fd(newfd); /* dup2 closed it */
+		vgshim_forget_fd(newfd, &rel); /* dup2 closed it */
 		vgshim_copy_fd(oldfd, newfd);
 	}
-	vgshim_unlock();
+	vgshim_fdtab_unlock();
+	vgshim_fd_released(&rel);
 	return ret;
 }
 
@@ -286,10 +318,10 @@ static int vgshim_fcntl_common(int fd, int cmd, void *arg)
 	vgshim_libc_init();
 	if ((cmd != F_DUPFD && cmd != F_DUPFD_CLOEXEC) || vgshim_hint(fd) == VGSHIM_FD_NONE)
 		return vgshim_real_fcntl(fd, cmd, arg);
-	vgshim_lock();
+	vgshim_fdtab_lock();
 	nfd = vgshim_real_fcntl(fd, cmd, arg);
 	vgshim_copy_fd(fd, nfd);
-	vgshim_unlock();
+	vgshim_fdtab_unlock();
 	return nfd;
 }
 
@@ -319,29 +351,29 @@ int fcntl64(int fd, int cmd, ...)
 int ioctl(int fd, unsigned long request, ...)
 {
 	va_list ap;
-	void *arg, *ptr;
-	int ret = 0;
+	void *arg;
+	struct vgshim_file *f;
+	int ret;
 
 	va_start(ap, request);
 	arg = va_arg(ap, void *);
 	va_end(ap);
 	vgshim_libc_init();
-	if (vgshim_hint(fd) == VGSHIM_FD_NONE)
-		return vgshim_real_ioctl(fd, request, arg);
-	vgshim_lock();
-	switch (vgshim_fd_kind(fd, &ptr)) {
+	switch (vgshim_hint(fd)) {
 	case VGSHIM_FD_NODE:
-		ret = vgshim_ioctl_node(ptr, request, arg);
+		f = vgshim_file_from_fd(fd);
+		if (!f)
+			return vgshim_real_ioctl(fd, request, arg); /* closed meanwhile */
+		ret = vgshim_ioctl_node(f, request, arg);
+		vgshim_file_put(f);
 		break;
 	case VGSHIM_FD_DMABUF:
 		/* DMA_BUF_IOCTL_SYNC and SET_NAME: coherent memory, nothing to do */
 		ret = _IOC_TYPE(request) == VGSHIM_DMA_BUF_BASE ? 0 : -ENOTTY;
 		break;
 	default:
-		vgshim_unlock();
 		return vgshim_real_ioctl(fd, request, arg);
 	}
-	vgshim_unlock();
 	if (ret < 0) {
 		errno = -ret;
 		return -1;
@@ -351,31 +383,36 @@ int ioctl(int fd, unsigned long request, ...)
 
 static void *vgshim_mmap_common(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
-	void *p, *ptr;
+	struct vgshim_file *f;
+	struct vgshim_obj *obj;
+	void *p;
 
 	vgshim_libc_init();
-	if (vgshim_hint(fd) != VGSHIM_FD_NONE) {
-		vgshim_lock();
-		switch (vgshim_fd_kind(fd, &ptr)) {
-		case VGSHIM_FD_NODE:
-			p = vgshim_mmap_node(ptr, addr, len, prot, flags, fd, off);
-			break;
-		case VGSHIM_FD_DMABUF:
-			p = vgshim_mmap_dmabuf(ptr, addr, len, prot, flags, fd, off);
-			break;
-		default:
-			p = vgshim_real_mmap(addr, len, prot, flags, fd, off);
-			break;
-		}
-		vgshim_unlock();
+	switch (vgshim_hint(fd)) {
+	case VGSHIM_FD_NODE:
+		f = vgshim_file_from_fd(fd);
+		if (!f)
+			break; /* closed meanwhile */
+		p = vgshim_mmap_node(f, addr, len, prot, flags, off);
+		vgshim_file_put(f);
 		return p;
+	case VGSHIM_FD_DMABUF:
+		obj = vgshim_dmabuf_obj_from_fd(fd);
+		if (!obj)
+			break;
+		return vgshim_mmap_obj(NULL, obj, addr, len, prot, flags, off);
+	default:
+		break;
 	}
 	p = vgshim_real_mmap(addr, len, prot, flags, fd, off);
 	/* a fixed mapping on top of one of ours replaces it */
 	if (p != MAP_FAILED && (flags & MAP_FIXED) && vgshim_pages_any((uintptr_t)p, len)) {
-		vgshim_lock();
-		vgshim_mappings_unmapped((uintptr_t)p, len);
-		vgshim_unlock();
+		struct vgshim_mapping *dead;
+
+		pthread_mutex_lock(&vgshim_dev.map_lock);
+		dead = vgshim_mappings_unmapped((uintptr_t)p, len);
+		pthread_mutex_unlock(&vgshim_dev.map_lock);
+		vgshim_mappings_release(dead);
 	}
 	return p;
 }
@@ -395,6 +432,7 @@ void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
  * and without re-entering ThreadSanitizer (vgshim_pagemap.c). */
 VGSHIM_NO_TSAN int munmap(void *addr, size_t len)
 {
+	struct vgshim_mapping *dead;
 	int ret;
 
 	vgshim_libc_init();
@@ -403,11 +441,13 @@ VGSHIM_NO_TSAN int munmap(void *addr, size_t len)
 	/* Forget the mapping before the range is free: once it is, another
 	 * thread's mmap of the node may get the same address and must not
 	 * find the old mapping in the table. (Valid arguments: munmap of a
-	 * mapped range does not fail.) */
-	vgshim_lock();
-	vgshim_mappings_unmapped((uintptr_t)addr, len);
-	vgshim_unlock();
+	 * mapped range does not fail.) The objects are released after the
+	 * pages are gone, as the kernel drops a vma's reference. */
+	pthread_mutex_lock(&vgshim_dev.map_lock);
+	dead = vgshim_mappings_unmapped((uintptr_t)addr, len);
+	pthread_mutex_unlock(&vgshim_dev.map_lock);
 	ret = vgshim_real_munmap(addr, len);
+	vgshim_mappings_release(dead);
 	return ret;
 }
 

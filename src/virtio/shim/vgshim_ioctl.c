@@ -136,8 +136,8 @@ int vgshim_ioctl_node(struct vgshim_file *f, unsigned long request, void *arg)
 	size_t ksize;
 	int err;
 
-	vgshim_dev.c.ioctls_total++;
-	vgshim_dev.c.ioctls[vgshim_ioctl_slot(nr)]++;
+	VGSHIM_INC(ioctls_total);
+	vgshim_count_add(VGSHIM_CNT_IDX(ioctls) + vgshim_ioctl_slot(nr), 1);
 	if (_IOC_TYPE(request) != DRM_IOCTL_BASE)
 		return -ENOTTY;
 	for (size_t i = 0; i < sizeof(vgshim_ioctls) / sizeof(vgshim_ioctls[0]); i++)
@@ -156,13 +156,11 @@ int vgshim_ioctl_node(struct vgshim_file *f, unsigned long request, void *arg)
 		return -EFAULT;
 	if (nr == 0x40 + DRM_VIRTGPU_RESOURCE_CREATE_BLOB && arg) {
 		/* what went over the wire, for tests */
-		vgshim_dev.last_blob_size = in_size;
-		memcpy(vgshim_dev.last_blob, arg,
-		       in_size < sizeof(vgshim_dev.last_blob) ? in_size : sizeof(vgshim_dev.last_blob));
+		vgshim_note_blob(arg, in_size);
 		if (in_size == sizeof(struct drm_virtgpu_resource_create_blob_legacy))
-			vgshim_dev.c.create_blob_48++;
+			VGSHIM_INC(create_blob_48);
 		else if (in_size == sizeof(struct drm_virtgpu_resource_create_blob))
-			vgshim_dev.c.create_blob_56++;
+			VGSHIM_INC(create_blob_56);
 	}
 	err = vgshim_fault_check(desc->name);
 	if (err)

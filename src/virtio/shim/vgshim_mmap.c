@@ -6,6 +6,10 @@
  * the host has answered MAP_BLOB. The pages are the object's real memory.
  * A mapping holds a reference on the object until its last page is
  * unmapped (munmap, or a MAP_FIXED mapping on top of it).
+ *
+ * The mapping table has its own lock; the mmap and munmap syscalls run
+ * with no lock held, as the kernel runs them under the process's mm lock
+ * and not the driver's.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -14,16 +18,43 @@
 
 #include "vgshim_priv.h"
 
-static void vgshim_untrack(struct vgshim_mapping *m);
+/* Takes m out of the table, map_lock held; it goes on *dead. */
+static void vgshim_untrack(struct vgshim_mapping *m, struct vgshim_mapping **dead)
+{
+	vgshim_hash_del(&vgshim_dev.map_by_start, m->start);
+	for (size_t i = 0; i < m->num_pieces; i++)
+		vgshim_pages_mark(m->pieces[i].start, m->pieces[i].size, false);
+	atomic_fetch_sub_explicit(&vgshim_dev.live_mapping_count, 1, memory_order_relaxed);
+	m->next_dead = *dead;
+	*dead = m;
+}
 
-static int vgshim_track(struct vgshim_obj *obj, void *addr, size_t len)
+void vgshim_mappings_release(struct vgshim_mapping *dead)
+{
+	while (dead) {
+		struct vgshim_mapping *m = dead;
+
+		dead = m->next_dead;
+		atomic_fetch_sub_explicit(&m->obj->mappings, 1, memory_order_relaxed);
+		VGSHIM_INC(munmaps);
+		VGSHIM_DEC(live_mappings);
+		vgshim_obj_put(m->obj);
+		free(m->pieces);
+		free(m);
+	}
+}
+
+/* Tracks a new mapping of obj, map_lock held; the caller's reference on
+ * obj becomes the mapping's. */
+static int vgshim_track(struct vgshim_obj *obj, void *addr, size_t len,
+			struct vgshim_mapping **dead)
 {
 	struct vgshim_mapping *m = vgshim_hash_get(&vgshim_dev.map_by_start, (uintptr_t)addr);
 
 	/* A mapping we still track at this address was replaced behind our
 	 * back (a raw syscall): it is gone. */
 	if (m)
-		vgshim_untrack(m);
+		vgshim_untrack(m, dead);
 	m = vgshim_calloc(1, sizeof(*m));
 	if (!m)
 		return -ENOMEM;
@@ -43,27 +74,8 @@ static int vgshim_track(struct vgshim_obj *obj, void *addr, size_t len)
 		return -ENOMEM;
 	}
 	vgshim_pages_mark(m->start, len, true);
-	obj->mappings++;
-	__atomic_add_fetch(&vgshim_dev.live_mapping_count, 1, __ATOMIC_RELAXED);
-	vgshim_dev.c.live_mappings++;
-	vgshim_dev.c.mmaps++;
+	atomic_fetch_add_explicit(&vgshim_dev.live_mapping_count, 1, memory_order_relaxed);
 	return 0;
-}
-
-static void vgshim_untrack(struct vgshim_mapping *m)
-{
-	struct vgshim_obj *obj = m->obj;
-
-	vgshim_hash_del(&vgshim_dev.map_by_start, m->start);
-	for (size_t i = 0; i < m->num_pieces; i++)
-		vgshim_pages_mark(m->pieces[i].start, m->pieces[i].size, false);
-	free(m->pieces);
-	free(m);
-	obj->mappings--;
-	__atomic_sub_fetch(&vgshim_dev.live_mapping_count, 1, __ATOMIC_RELAXED);
-	vgshim_dev.c.munmaps++;
-	vgshim_dev.c.live_mappings--;
-	vgshim_obj_maybe_destroy(obj);
 }
 
 /* Removes [a, b) from the mapping's live pieces; true when none is left. */
@@ -97,164 +109,132 @@ static bool vgshim_cut(struct vgshim_mapping *m, uintptr_t a, uintptr_t b)
 	return n == 0;
 }
 
-void vgshim_mappings_unmapped(uintptr_t start, size_t len)
+struct vgshim_mapping *vgshim_mappings_unmapped(uintptr_t start, size_t len)
 {
 	struct vgshim_hash *h = &vgshim_dev.map_by_start;
-	struct vgshim_mapping *m;
+	struct vgshim_mapping *m, *hit = NULL, *dead = NULL;
 	uintptr_t end = start + len;
 
-	if (!__atomic_load_n(&vgshim_dev.live_mapping_count, __ATOMIC_RELAXED))
-		return;
+	if (!atomic_load_explicit(&vgshim_dev.live_mapping_count, memory_order_relaxed))
+		return NULL;
 	/* The common case: exactly one whole mapping. */
 	m = vgshim_hash_get(h, start);
 	if (m && m->len == len && m->num_pieces == 1 && m->pieces[0].size == len) {
-		vgshim_untrack(m);
-		return;
+		vgshim_untrack(m, &dead);
+		return dead;
 	}
+	/* Collect first: taking an entry out moves others within the table. */
 	for (size_t i = 0; i < h->cap; i++) {
-		if (!h->vals[i] || h->vals[i] == (void *)1)
+		m = h->slots[i].val;
+		if (!m || end <= m->start || start >= m->start + m->len)
 			continue;
-		m = h->vals[i];
-		if (end <= m->start || start >= m->start + m->len)
-			continue;
+		m->next_dead = hit;
+		hit = m;
+	}
+	while (hit) {
+		m = hit;
+		hit = m->next_dead;
 		if (vgshim_cut(m, start, end))
-			vgshim_untrack(m); /* deletes slot i only: the scan may go on */
+			vgshim_untrack(m, &dead);
 	}
 	vgshim_pages_mark(start, len, false);
+	return dead;
 }
 
-static void *vgshim_map_object(struct vgshim_obj *obj, void *addr, size_t len, int prot,
-			       int flags, off_t obj_off)
+void *vgshim_mmap_obj(struct vgshim_file *f, struct vgshim_obj *obj, void *addr, size_t len,
+		      int prot, int flags, off_t obj_off)
 {
+	uint64_t rlen = ((uint64_t)len + VGSHIM_PAGE - 1) & ~(VGSHIM_PAGE - 1);
+	struct vgshim_mapping *dead = NULL;
+	bool vram_map = obj->vram && obj->mappable && !obj->imported_foreign;
 	int fd, err;
 	void *p;
 
-	if (obj->vram && obj->mappable && !obj->imported_foreign) {
-		/* the pages come from the host's answer */
-		err = vgshim_vram_wait_mapped(obj);
-		if (err) {
-			errno = -err;
-			return MAP_FAILED;
+	(void)f;
+	if (!len || obj_off < 0 || (uint64_t)obj_off % VGSHIM_PAGE) {
+		err = -EINVAL;
+		goto fail;
+	}
+	if (!vgshim_dev.cfg.partial_mmap) {
+		/* up to Linux 6.14: the whole object, nothing else */
+		if (obj_off || rlen != obj->size) {
+			err = -EINVAL;
+			goto fail;
 		}
+	} else if ((uint64_t)obj_off >= obj->size || rlen > obj->size - (uint64_t)obj_off) {
+		err = -EINVAL;
+		goto fail;
+	}
+	err = -vgshim_fault_check("mmap");
+	if (err)
+		goto fail;
+	if (obj->vram && !obj->mappable) {
+		err = -EINVAL;
+		goto fail;
+	}
+	if (vram_map) {
+		/* the deferred map (every generation with the hint does it
+		 * here), then the wait for the host's answer: the pages come
+		 * from it */
+		vgshim_vram_prepare(obj);
+		vgshim_lock();
+		err = obj->region_reserved ? 0 : vgshim_vram_map_deferred(obj);
+		if (!err)
+			err = vgshim_vram_wait_mapped(obj);
+		vgshim_unlock();
+		if (err)
+			goto fail;
 	}
 	fd = vgshim_obj_memfd(obj);
 	if (fd < 0) {
-		errno = -fd;
-		return MAP_FAILED;
+		err = fd;
+		goto fail;
 	}
-	/* The syscall runs without the device lock (other threads' ioctls go
-	 * on, as in a kernel); a provisional mapping reference keeps the
-	 * object and its memory alive meanwhile. */
-	obj->mappings++;
-	vgshim_unlock();
+	/* No lock is held: other threads' calls go on, as in a kernel; the
+	 * caller's reference keeps the object and its memory meanwhile. */
 	p = vgshim_real_mmap(addr, len, prot, flags, fd, obj_off);
-	err = errno;
-	vgshim_lock();
-	obj->mappings--;
 	if (p == MAP_FAILED) {
-		vgshim_obj_maybe_destroy(obj);
-		errno = err;
-		return p;
+		err = -errno;
+		goto fail;
 	}
+	pthread_mutex_lock(&vgshim_dev.map_lock);
 	if (flags & MAP_FIXED)
-		vgshim_mappings_unmapped((uintptr_t)p, len);
-	err = vgshim_track(obj, p, len);
+		dead = vgshim_mappings_unmapped((uintptr_t)p, len);
+	err = vgshim_track(obj, p, len, &dead);
+	if (!err) {
+		atomic_fetch_add_explicit(&obj->mappings, 1, memory_order_relaxed);
+		VGSHIM_INC(live_mappings);
+		VGSHIM_INC(mmaps);
+	}
+	pthread_mutex_unlock(&vgshim_dev.map_lock);
+	vgshim_mappings_release(dead);
 	if (err) {
 		vgshim_real_munmap(p, len);
-		errno = -err;
-		return MAP_FAILED;
+		goto fail;
 	}
 	return p;
-}
 
-/* Common checks of both mmap paths; returns 0 or a negative errno. */
-static int vgshim_mmap_check(struct vgshim_obj *obj, size_t len, off_t obj_off)
-{
-	uint64_t rlen = ((uint64_t)len + VGSHIM_PAGE - 1) & ~(VGSHIM_PAGE - 1);
-	int err;
-
-	if (!len || obj_off < 0 || (uint64_t)obj_off % VGSHIM_PAGE)
-		return -EINVAL;
-	if (!vgshim_dev.cfg.partial_mmap) {
-		/* up to Linux 6.14: the whole object, nothing else */
-		if (obj_off || rlen != obj->size)
-			return -EINVAL;
-	} else if ((uint64_t)obj_off >= obj->size || rlen > obj->size - (uint64_t)obj_off) {
-		return -EINVAL;
-	}
-	err = vgshim_fault_check("mmap");
-	if (err)
-		return -err;
-	if (obj->vram && !obj->mappable)
-		return -EINVAL;
-	if (obj->vram && obj->mappable && !obj->imported_foreign && !obj->region_reserved) {
-		/* the deferred map: every generation with the hint does it here */
-		err = vgshim_vram_map_deferred(obj);
-		if (err)
-			return err;
-	}
-	return 0;
-}
-
-static struct vgshim_obj *vgshim_find_by_offset(uint64_t off, uint64_t *obj_off)
-{
-	struct vgshim_obj *obj = vgshim_hash_get(&vgshim_dev.by_offset, off);
-	struct vgshim_hash *h = &vgshim_dev.by_offset;
-
-	if (obj) {
-		*obj_off = 0;
-		return obj;
-	}
-	if (!vgshim_dev.cfg.partial_mmap)
-		return NULL;
-	/* a sub-range: the object whose offset range contains it */
-	for (size_t i = 0; i < h->cap; i++) {
-		obj = h->vals[i];
-		if (!obj || obj == (void *)1)
-			continue;
-		if (off > obj->offset && off < obj->offset + obj->size) {
-			*obj_off = off - obj->offset;
-			return obj;
-		}
-	}
-	return NULL;
+fail:
+	vgshim_obj_put(obj);
+	errno = -err;
+	return MAP_FAILED;
 }
 
 void *vgshim_mmap_node(struct vgshim_file *f, void *addr, size_t len, int prot, int flags,
-		       int fd, off_t off)
+		       off_t off)
 {
 	struct vgshim_obj *obj;
 	uint64_t obj_off = 0;
-	int err;
 
-	(void)fd;
-	obj = off < 0 ? NULL : vgshim_find_by_offset((uint64_t)off, &obj_off);
+	obj = off < 0 ? NULL : vgshim_obj_by_offset((uint64_t)off, &obj_off);
 	if (!obj) {
 		errno = EINVAL;
 		return MAP_FAILED;
 	}
-	if (!vgshim_file_find_handle(f, obj)) {
+	if (!vgshim_file_has_handle(f, obj)) {
+		vgshim_obj_put(obj);
 		errno = EACCES;
 		return MAP_FAILED;
 	}
-	err = vgshim_mmap_check(obj, len, (off_t)obj_off);
-	if (err) {
-		errno = -err;
-		return MAP_FAILED;
-	}
-	return vgshim_map_object(obj, addr, len, prot, flags, (off_t)obj_off);
-}
-
-void *vgshim_mmap_dmabuf(struct vgshim_dmabuf *d, void *addr, size_t len, int prot,
-			 int flags, int fd, off_t off)
-{
-	int err;
-
-	(void)fd;
-	err = vgshim_mmap_check(d->obj, len, off);
-	if (err) {
-		errno = -err;
-		return MAP_FAILED;
-	}
-	return vgshim_map_object(d->obj, addr, len, prot, flags, off);
+	return vgshim_mmap_obj(f, obj, addr, len, prot, flags, (off_t)obj_off);
 }

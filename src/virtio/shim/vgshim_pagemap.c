@@ -12,7 +12,7 @@
  * only a range with a tracked page takes the model's way.
  *
  * One bit per page, in leaves of 1 GiB of address space allocated on first
- * use and kept (address space is reused); written under the model's lock,
+ * use and kept (address space is reused); written under the mapping lock,
  * read with atomics and without instrumentation. If a leaf cannot be
  * allocated, or an address is beyond the map, the map says "maybe" from
  * then on, which is the old behaviour (always the slow way), never wrong.
@@ -52,7 +52,7 @@ VGSHIM_NO_TSAN static inline bool vgshim_pm_pages(uintptr_t start, size_t len, u
 	return true;
 }
 
-/* Lock held. */
+/* map_lock held. */
 void vgshim_pages_mark(uintptr_t start, size_t len, bool tracked)
 {
 	uint64_t pg, end;

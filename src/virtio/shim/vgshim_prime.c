@@ -6,7 +6,10 @@
  * another process, and that import can recognise by inode. The model counts
  * the fds of this process that refer to it; the dma-buf's reference on the
  * object goes when the last one is closed.
- * Everything here runs with the device lock held.
+ *
+ * The dma-buf table, an object's dma-buf and the fd counts are under the
+ * prime lock (the kernel's object_name_lock); the syscalls an export or an
+ * import makes run outside it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,36 +22,37 @@
 
 #include "vgshim_priv.h"
 
-static struct vgshim_dmabuf *vgshim_dmabuf_create(struct vgshim_obj *obj)
+/* A new dma-buf file of obj (not yet published), or NULL. */
+static struct vgshim_dmabuf *vgshim_dmabuf_new(struct vgshim_obj *obj)
 {
 	struct vgshim_dmabuf *d;
 	char path[64];
 	struct stat st;
-	int memfd = obj->memfd;
+	int memfd = vgshim_obj_memfd(obj);
 
 	if (memfd < 0 && obj->host_missing) {
 		/* The host never backed it; the dma-buf still exists (the kernel
 		 * exports the resource), it just has nothing behind it. */
-		memfd = memfd_create("vgshim-unbacked", MFD_CLOEXEC);
-		if (memfd < 0)
+		int fd = memfd_create("vgshim-unbacked", MFD_CLOEXEC), expected = -1;
+
+		if (fd < 0)
 			return NULL;
-		if (ftruncate(memfd, (off_t)obj->size)) {
-			vgshim_real_close(memfd);
+		if (ftruncate(fd, (off_t)obj->size)) {
+			vgshim_real_close(fd);
 			return NULL;
 		}
-		obj->memfd = memfd;
-	} else if (memfd < 0) {
-		memfd = vgshim_obj_memfd(obj);
-		if (memfd < 0)
-			return NULL;
+		if (!atomic_compare_exchange_strong(&obj->memfd, &expected, fd))
+			vgshim_real_close(fd);
+		memfd = atomic_load(&obj->memfd);
 	}
+	if (memfd < 0)
+		return NULL;
 	d = vgshim_calloc(1, sizeof(*d));
 	if (!d)
 		return NULL;
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", memfd);
 	d->base_fd = vgshim_real_open(path, O_RDWR | O_CLOEXEC);
-	if (d->base_fd < 0 || vgshim_real_fstat(d->base_fd, &st) ||
-	    vgshim_hash_put(&vgshim_dev.dmabuf_by_ino, (uint64_t)st.st_ino, d)) {
+	if (d->base_fd < 0 || vgshim_real_fstat(d->base_fd, &st)) {
 		if (d->base_fd >= 0)
 			vgshim_real_close(d->base_fd);
 		free(d);
@@ -57,46 +61,94 @@ static struct vgshim_dmabuf *vgshim_dmabuf_create(struct vgshim_obj *obj)
 	d->obj = obj;
 	d->st_dev = st.st_dev;
 	d->st_ino = st.st_ino;
-	obj->dmabuf = d;
-	vgshim_dev.c.live_dmabufs++;
 	return d;
 }
 
-static void vgshim_dmabuf_destroy(struct vgshim_dmabuf *d)
+struct vgshim_dmabuf *vgshim_dmabuf_fd_closed(struct vgshim_dmabuf *d)
 {
 	struct vgshim_obj *obj = d->obj;
 
-	vgshim_hash_del(&vgshim_dev.dmabuf_by_ino, (uint64_t)d->st_ino);
-	vgshim_real_close(d->base_fd);
-	obj->dmabuf = NULL;
-	free(d);
-	vgshim_dev.c.live_dmabufs--;
-	vgshim_obj_maybe_destroy(obj);
+	if (--d->fds)
+		return NULL;
+	/* unreachable from now on: an export makes a new one */
+	if (vgshim_hash_get(&vgshim_dev.dmabuf_by_ino, (uint64_t)d->st_ino) == d)
+		vgshim_hash_del(&vgshim_dev.dmabuf_by_ino, (uint64_t)d->st_ino);
+	if (obj->dmabuf == d)
+		obj->dmabuf = NULL;
+	VGSHIM_DEC(live_dmabufs);
+	return d;
 }
 
-void vgshim_dmabuf_fd_closed(struct vgshim_dmabuf *d)
+void vgshim_dmabuf_destroy(struct vgshim_dmabuf *d)
 {
-	if (--d->fds == 0)
-		vgshim_dmabuf_destroy(d);
+	vgshim_real_close(d->base_fd);
+	vgshim_obj_put(d->obj);
+	free(d);
+}
+
+struct vgshim_obj *vgshim_dmabuf_obj_from_fd(int fd)
+{
+	struct vgshim_obj *obj = NULL;
+	void *ptr;
+
+	pthread_mutex_lock(&vgshim_dev.prime_lock);
+	pthread_mutex_lock(&vgshim_dev.fd_lock);
+	if (vgshim_fd_kind(fd, &ptr) == VGSHIM_FD_DMABUF) {
+		obj = ((struct vgshim_dmabuf *)ptr)->obj;
+		vgshim_obj_get(obj);
+	}
+	pthread_mutex_unlock(&vgshim_dev.fd_lock);
+	pthread_mutex_unlock(&vgshim_dev.prime_lock);
+	return obj;
+}
+
+/* The object's dma-buf with one user fd reserved (d->fds counts it), made
+ * if it has none; NULL when it cannot be made. */
+static struct vgshim_dmabuf *vgshim_dmabuf_reserve(struct vgshim_obj *obj)
+{
+	struct vgshim_dmabuf *d, *made = NULL;
+
+	pthread_mutex_lock(&vgshim_dev.prime_lock);
+	d = obj->dmabuf;
+	if (!d) {
+		pthread_mutex_unlock(&vgshim_dev.prime_lock);
+		made = vgshim_dmabuf_new(obj);
+		if (!made)
+			return NULL;
+		pthread_mutex_lock(&vgshim_dev.prime_lock);
+		d = obj->dmabuf; /* another export may have been quicker */
+		if (!d && !vgshim_hash_put(&vgshim_dev.dmabuf_by_ino, (uint64_t)made->st_ino, made)) {
+			d = obj->dmabuf = made;
+			made = NULL;
+			vgshim_obj_get(obj); /* the dma-buf's */
+			VGSHIM_INC(live_dmabufs);
+		}
+	}
+	if (d)
+		d->fds++;
+	pthread_mutex_unlock(&vgshim_dev.prime_lock);
+	if (made) {
+		vgshim_real_close(made->base_fd);
+		free(made);
+	}
+	return d;
 }
 
 int vgshim_prime_export(struct vgshim_file *f, uint32_t handle, uint32_t flags, int *fd)
 {
-	struct vgshim_obj *obj = vgshim_file_lookup(f, handle);
-	struct vgshim_dmabuf *d;
-	bool created = false;
+	struct vgshim_obj *obj;
+	struct vgshim_dmabuf *d, *dead;
 	int nfd;
 
 	if (flags & ~(uint32_t)(DRM_CLOEXEC | DRM_RDWR))
 		return -EINVAL;
+	obj = vgshim_file_lookup(f, handle);
 	if (!obj)
 		return -ENOENT;
-	d = obj->dmabuf;
+	d = vgshim_dmabuf_reserve(obj);
 	if (!d) {
-		d = vgshim_dmabuf_create(obj);
-		if (!d)
-			return -ENOMEM;
-		created = true;
+		vgshim_obj_put(obj);
+		return -ENOMEM;
 	}
 	nfd = vgshim_real_fcntl(d->base_fd, (flags & DRM_CLOEXEC) ? F_DUPFD_CLOEXEC : F_DUPFD, 0);
 	if (nfd < 0 || nfd >= VGSHIM_MAX_FDS) {
@@ -104,12 +156,18 @@ int vgshim_prime_export(struct vgshim_file *f, uint32_t handle, uint32_t flags, 
 
 		if (nfd >= 0)
 			vgshim_real_close(nfd);
-		if (created)
-			vgshim_dmabuf_destroy(d);
+		pthread_mutex_lock(&vgshim_dev.prime_lock);
+		dead = vgshim_dmabuf_fd_closed(d);
+		pthread_mutex_unlock(&vgshim_dev.prime_lock);
+		if (dead)
+			vgshim_dmabuf_destroy(dead);
+		vgshim_obj_put(obj);
 		return err;
 	}
-	d->fds++;
+	pthread_mutex_lock(&vgshim_dev.fd_lock);
 	vgshim_fd_set(nfd, VGSHIM_FD_DMABUF, d);
+	pthread_mutex_unlock(&vgshim_dev.fd_lock);
+	vgshim_obj_put(obj);
 	*fd = nfd;
 	return 0;
 }
@@ -121,6 +179,7 @@ static int vgshim_prime_wrap_foreign(int fd, const struct stat *st, struct vgshi
 	char path[64], target[128];
 	struct vgshim_obj *obj;
 	ssize_t n;
+	int memfd, ret;
 
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	n = readlink(path, target, sizeof(target) - 1);
@@ -142,13 +201,14 @@ static int vgshim_prime_wrap_foreign(int fd, const struct stat *st, struct vgshi
 	obj = vgshim_obj_new();
 	if (!obj)
 		return -ENOMEM;
-	obj->memfd = vgshim_real_fcntl(fd, F_DUPFD_CLOEXEC, 0);
-	if (obj->memfd < 0) {
+	memfd = vgshim_real_fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (memfd < 0) {
 		int err = -errno;
 
-		free(obj);
+		vgshim_obj_free(obj);
 		return err;
 	}
+	atomic_store(&obj->memfd, memfd);
 	obj->size = (uint64_t)st->st_size;
 	obj->blob_mem = VIRTGPU_BLOB_MEM_HOST3D;
 	obj->blob_flags = VIRTGPU_BLOB_FLAG_USE_MAPPABLE | VIRTGPU_BLOB_FLAG_USE_SHAREABLE;
@@ -157,14 +217,15 @@ static int vgshim_prime_wrap_foreign(int fd, const struct stat *st, struct vgshi
 	obj->mappable = true;
 	obj->map_state = VGSHIM_MAP_OK;
 	obj->imported_foreign = true;
-	obj->offset = vgshim_dev.next_offset;
-	vgshim_dev.next_offset += obj->size;
-	if (vgshim_hash_put(&vgshim_dev.by_offset, obj->offset, obj)) {
-		vgshim_real_close(obj->memfd);
-		free(obj);
-		return -ENOMEM;
+	vgshim_lock();
+	ret = vgshim_offset_alloc(obj);
+	vgshim_unlock();
+	if (ret) {
+		vgshim_real_close(memfd);
+		vgshim_obj_free(obj);
+		return ret;
 	}
-	vgshim_dev.c.live_objects++;
+	VGSHIM_INC(live_objects);
 	*out = obj;
 	return 0;
 }
@@ -174,43 +235,39 @@ int vgshim_prime_import(struct vgshim_file *f, int fd, uint32_t *handle)
 	struct vgshim_dmabuf *d;
 	struct vgshim_obj *obj = NULL;
 	struct stat st;
-	uint32_t h;
 	int ret;
 
 	if (fd < 0 || vgshim_real_fstat(fd, &st))
 		return -EBADF;
+	pthread_mutex_lock(&vgshim_dev.prime_lock);
 	d = vgshim_hash_get(&vgshim_dev.dmabuf_by_ino, (uint64_t)st.st_ino);
 	if (d && d->st_dev == st.st_dev) {
 		obj = d->obj;
-	} else {
+		vgshim_obj_get(obj);
+	}
+	pthread_mutex_unlock(&vgshim_dev.prime_lock);
+	if (!obj) {
 		ret = vgshim_prime_wrap_foreign(fd, &st, &obj);
 		if (ret)
 			return ret;
 	}
-	h = vgshim_file_find_handle(f, obj);
-	if (h) {
-		/* same handle, no new reference: userspace counts */
-		*handle = h;
-		return 0;
-	}
-	ret = vgshim_file_add_handle(f, obj, handle);
-	if (ret)
-		vgshim_obj_maybe_destroy(obj);
+	/* the same handle, with no new reference, in a file that has one:
+	 * userspace counts */
+	ret = vgshim_file_find_or_add(f, obj, handle);
+	vgshim_obj_put(obj);
 	return ret;
 }
 
 int vgshim_dmabuf_attach(int dmabuf_fd, uint64_t *addr, uint64_t *size)
 {
-	struct vgshim_dmabuf *d;
-	struct vgshim_obj *obj;
+	struct vgshim_obj *obj = vgshim_dmabuf_obj_from_fd(dmabuf_fd);
 	int ret = 0;
 
-	vgshim_lock();
-	if (vgshim_fd_kind(dmabuf_fd, (void **)&d) != VGSHIM_FD_DMABUF) {
-		vgshim_unlock();
+	if (!obj)
 		return -EBADF;
-	}
-	obj = d->obj;
+	if (obj->vram && obj->mappable && vgshim_dev.cfg.kernel == VGSHIM_KERNEL_FIXED)
+		vgshim_vram_prepare(obj);
+	vgshim_lock();
 	if (!obj->vram || !obj->mappable) {
 		/* guest pages: an importer gets a scatter list, no region range */
 		*addr = 0;
@@ -226,7 +283,7 @@ int vgshim_dmabuf_attach(int dmabuf_fd, uint64_t *addr, uint64_t *size)
 			}
 		} else {
 			/* bug 3: the node was never allocated, its range is junk */
-			vgshim_dev.c.bogus_attaches++;
+			VGSHIM_INC(bogus_attaches);
 			*addr = 0;
 			*size = 0;
 		}
@@ -238,5 +295,6 @@ int vgshim_dmabuf_attach(int dmabuf_fd, uint64_t *addr, uint64_t *size)
 		}
 	}
 	vgshim_unlock();
+	vgshim_obj_put(obj);
 	return ret;
 }

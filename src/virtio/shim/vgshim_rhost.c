@@ -32,32 +32,39 @@
 #include "vws_vtest_conn.h"
 
 struct vgshim_rhost {
+	/* held across each request: conn, err's transitions, orphans */
+	pthread_mutex_t lock;
 	struct vws_vtest_conn *conn;  /* NULL once its file is closed */
-	uint32_t refs;                /* the file, its objects, pending fences */
-	int err;                      /* 0, or -EIO once the connection is lost */
+	_Atomic int err;              /* 0, or -EIO once the connection is lost */
+	_Atomic uint32_t refs;        /* the file, its objects, pending fences */
 	uint64_t key;                 /* the socket's key in the watcher */
-	struct vgshim_fence *pending; /* submissions the host has not finished */
+	struct vgshim_fence *pending; /* watch lock: work the host has not finished */
+	struct vgshim_fence *orphans; /* taken off the watcher, to complete */
 };
 
 /* Keys of the watcher's epoll: sockets have the top bit set. */
 #define VGSHIM_RHOST_SOCKET_KEY (1ull << 63)
 
 static struct {
+	pthread_mutex_t lock;
 	int epfd;
 	bool running;
 	uint64_t next_key;
 	struct vgshim_hash fences;  /* key -> pending fence */
 	struct vgshim_hash sockets; /* key -> rhost */
-} vgshim_watch = { .epfd = -1 };
+} vgshim_watch = { .lock = PTHREAD_MUTEX_INITIALIZER, .epfd = -1 };
 
 static void vgshim_rhost_put(struct vgshim_rhost *rh)
 {
-	if (--rh->refs == 0)
+	if (atomic_fetch_sub(&rh->refs, 1) == 1) {
+		pthread_mutex_destroy(&rh->lock);
 		free(rh);
+	}
 }
 
-/* Takes the fence off the watcher and its connection's pending list. */
-static void vgshim_rhost_unwatch_fence(struct vgshim_fence *fence)
+/* Takes the fence off the watcher and its connection's pending list,
+ * watch lock held; the caller completes it (vgshim_rhost_fence_done). */
+static void vgshim_rhost_unwatch_locked(struct vgshim_fence *fence)
 {
 	struct vgshim_rhost *rh = fence->rhost;
 
@@ -70,39 +77,57 @@ static void vgshim_rhost_unwatch_fence(struct vgshim_fence *fence)
 	vgshim_hash_del(&vgshim_watch.fences, fence->key);
 	if (fence->host_fd >= 0)
 		epoll_ctl(vgshim_watch.epfd, EPOLL_CTL_DEL, fence->host_fd, NULL);
+}
+
+/* No lock held. */
+static void vgshim_rhost_fence_done(struct vgshim_fence *fence)
+{
+	struct vgshim_rhost *rh = fence->rhost;
+
 	fence->rhost = NULL;
 	vgshim_fence_complete(fence);
 	vgshim_rhost_put(rh);
 }
 
-static void vgshim_rhost_complete_pending(struct vgshim_rhost *rh)
+/* Every pending fence of rh becomes an orphan, rh->lock and the watch
+ * lock held. */
+static void vgshim_rhost_orphan_pending_locked(struct vgshim_rhost *rh)
 {
-	while (rh->pending)
-		vgshim_rhost_unwatch_fence(rh->pending);
-	pthread_cond_broadcast(&vgshim_dev.cond);
+	while (rh->pending) {
+		struct vgshim_fence *fence = rh->pending;
+
+		vgshim_rhost_unwatch_locked(fence);
+		fence->next_pending = rh->orphans;
+		rh->orphans = fence;
+	}
 }
 
-/* The connection is unusable from now on. */
+/* The connection is unusable from now on; rh->lock held. Its fences are
+ * completed by vgshim_rhost_end. */
 static int vgshim_rhost_lost(struct vgshim_rhost *rh, int why)
 {
-	if (!rh->err) {
-		rh->err = -EIO;
-		vgshim_dev.c.host_lost++;
+	if (!atomic_load(&rh->err)) {
+		/* set before the watch lock is taken: a fence registered after
+		 * this sees it and is not left behind */
+		atomic_store(&rh->err, -EIO);
+		VGSHIM_INC(host_lost);
 		vgshim_log("lost the real host (vtest server at %s): %s; every later host call "
 			   "of this DRM file fails with EIO\n",
 			   vgshim_dev.cfg.vtest_socket, strerror(-why));
+		pthread_mutex_lock(&vgshim_watch.lock);
 		if (rh->conn) {
 			vgshim_hash_del(&vgshim_watch.sockets, rh->key);
 			epoll_ctl(vgshim_watch.epfd, EPOLL_CTL_DEL, vws_vtest_conn_fd(rh->conn),
 				  NULL);
 		}
-		vgshim_rhost_complete_pending(rh);
+		vgshim_rhost_orphan_pending_locked(rh);
+		pthread_mutex_unlock(&vgshim_watch.lock);
 	}
 	return -EIO;
 }
 
 /* A call's result: -EINVAL is the server's "not valid", any other error
- * is the connection's end. */
+ * is the connection's end. rh->lock held. */
 static int vgshim_rhost_result(struct vgshim_rhost *rh, int ret)
 {
 	if (!ret || ret == -EINVAL)
@@ -110,6 +135,43 @@ static int vgshim_rhost_result(struct vgshim_rhost *rh, int ret)
 	if (ret == -ENOMEM)
 		return ret; /* ours, before anything went out */
 	return vgshim_rhost_lost(rh, ret);
+}
+
+/* The file's connection, locked for a request, or the error that ended
+ * it. */
+static int vgshim_rhost_begin(struct vgshim_file *f, struct vgshim_rhost **out)
+{
+	struct vgshim_rhost *rh = f->rhost;
+	int err;
+
+	if (!rh)
+		return -ENODEV;
+	err = atomic_load(&rh->err);
+	if (err)
+		return err; /* without the lock: a child after fork never waits */
+	pthread_mutex_lock(&rh->lock);
+	err = !rh->conn ? -ENODEV : atomic_load(&rh->err);
+	if (err) {
+		pthread_mutex_unlock(&rh->lock);
+		return err;
+	}
+	*out = rh;
+	return 0;
+}
+
+/* Ends a request: unlocks and completes what a loss orphaned. */
+static void vgshim_rhost_end(struct vgshim_rhost *rh)
+{
+	struct vgshim_fence *orphans = rh->orphans;
+
+	rh->orphans = NULL;
+	pthread_mutex_unlock(&rh->lock);
+	while (orphans) {
+		struct vgshim_fence *fence = orphans;
+
+		orphans = fence->next_pending;
+		vgshim_rhost_fence_done(fence);
+	}
 }
 
 static void *vgshim_rhost_watcher(void *arg)
@@ -124,35 +186,42 @@ static void *vgshim_rhost_watcher(void *arg)
 			continue;
 		if (n < 0)
 			break;
-		vgshim_lock();
 		for (int i = 0; i < n; i++) {
 			uint64_t key = evs[i].data.u64;
+			struct vgshim_rhost *rh = NULL;
+			struct vgshim_fence *fence = NULL;
 
+			pthread_mutex_lock(&vgshim_watch.lock);
 			if (key & VGSHIM_RHOST_SOCKET_KEY) {
-				struct vgshim_rhost *rh = vgshim_hash_get(&vgshim_watch.sockets, key);
-
+				rh = vgshim_hash_get(&vgshim_watch.sockets, key);
 				if (rh)
-					vgshim_rhost_lost(rh, -ECONNRESET);
+					atomic_fetch_add(&rh->refs, 1);
 			} else {
-				struct vgshim_fence *fence = vgshim_hash_get(&vgshim_watch.fences, key);
-
 				/* gone already: completed by a file close or a lost
 				 * connection while this event was on its way */
+				fence = vgshim_hash_get(&vgshim_watch.fences, key);
 				if (fence)
-					vgshim_rhost_unwatch_fence(fence);
+					vgshim_rhost_unwatch_locked(fence);
 			}
+			pthread_mutex_unlock(&vgshim_watch.lock);
+			if (rh) {
+				pthread_mutex_lock(&rh->lock);
+				vgshim_rhost_lost(rh, -ECONNRESET);
+				vgshim_rhost_end(rh);
+				vgshim_rhost_put(rh);
+			}
+			if (fence)
+				vgshim_rhost_fence_done(fence);
 		}
-		pthread_cond_broadcast(&vgshim_dev.cond);
-		vgshim_unlock();
 	}
-	vgshim_lock();
+	pthread_mutex_lock(&vgshim_watch.lock);
 	vgshim_watch.running = false;
-	vgshim_unlock();
+	pthread_mutex_unlock(&vgshim_watch.lock);
 	return NULL;
 }
 
-/* Registers fd in the watcher (starting it on first use). */
-static int vgshim_rhost_watch(int fd, uint32_t events, uint64_t key)
+/* Registers fd in the watcher (starting it on first use); watch lock held. */
+static int vgshim_rhost_watch_locked(int fd, uint32_t events, uint64_t key)
 {
 	struct epoll_event ev = { .events = events, .data.u64 = key };
 
@@ -191,24 +260,27 @@ int vgshim_rhost_open(struct vgshim_file *f)
 		free(rh);
 		return -ENODEV;
 	}
-	rh->refs = 1;
+	vgshim_mutex_init(&rh->lock);
+	atomic_init(&rh->refs, 1);
+	pthread_mutex_lock(&vgshim_watch.lock);
 	rh->key = VGSHIM_RHOST_SOCKET_KEY | ++vgshim_watch.next_key;
-	if (vgshim_hash_put(&vgshim_watch.sockets, rh->key, rh)) {
-		vws_vtest_conn_destroy(rh->conn);
-		free(rh);
-		return -ENOMEM;
-	}
+	ret = vgshim_hash_put(&vgshim_watch.sockets, rh->key, rh);
 	/* the server hanging up is all we look for on the socket; replies
 	 * are read by the caller of each request */
-	ret = vgshim_rhost_watch(vws_vtest_conn_fd(rh->conn), EPOLLRDHUP, rh->key);
+	if (!ret) {
+		ret = vgshim_rhost_watch_locked(vws_vtest_conn_fd(rh->conn), EPOLLRDHUP, rh->key);
+		if (ret)
+			vgshim_hash_del(&vgshim_watch.sockets, rh->key);
+	}
+	pthread_mutex_unlock(&vgshim_watch.lock);
 	if (ret) {
-		vgshim_hash_del(&vgshim_watch.sockets, rh->key);
 		vws_vtest_conn_destroy(rh->conn);
+		pthread_mutex_destroy(&rh->lock);
 		free(rh);
 		return ret;
 	}
 	f->rhost = rh;
-	vgshim_dev.c.host_connections++;
+	VGSHIM_INC(host_connections);
 	return 0;
 }
 
@@ -219,67 +291,65 @@ void vgshim_rhost_file_closed(struct vgshim_file *f)
 	if (!rh)
 		return;
 	f->rhost = NULL;
+	pthread_mutex_lock(&rh->lock);
 	/* The context goes with the connection: its work will never be
 	 * reported, so what still waits for it completes now. */
-	vgshim_rhost_complete_pending(rh);
-	if (!rh->err) {
+	pthread_mutex_lock(&vgshim_watch.lock);
+	if (!atomic_load(&rh->err)) {
 		vgshim_hash_del(&vgshim_watch.sockets, rh->key);
 		epoll_ctl(vgshim_watch.epfd, EPOLL_CTL_DEL, vws_vtest_conn_fd(rh->conn), NULL);
 	}
+	vgshim_rhost_orphan_pending_locked(rh);
+	pthread_mutex_unlock(&vgshim_watch.lock);
 	vws_vtest_conn_destroy(rh->conn);
 	rh->conn = NULL;
+	vgshim_rhost_end(rh);
 	vgshim_rhost_put(rh);
-}
-
-/* The file's connection, or the error that ended it. */
-static int vgshim_rhost_of(struct vgshim_file *f, struct vgshim_rhost **out)
-{
-	struct vgshim_rhost *rh = f->rhost;
-
-	if (!rh || !rh->conn)
-		return -ENODEV;
-	if (rh->err)
-		return rh->err;
-	*out = rh;
-	return 0;
 }
 
 int vgshim_rhost_get_caps(struct vgshim_file *f, uint32_t id, uint32_t version, void *buf,
 			  size_t size)
 {
 	struct vgshim_rhost *rh;
-	int ret = vgshim_rhost_of(f, &rh);
+	int ret = vgshim_rhost_begin(f, &rh);
 
 	if (ret)
 		return ret;
 	ret = vws_vtest_get_capset(rh->conn, id, version, buf, size, NULL);
-	return vgshim_rhost_result(rh, ret);
+	ret = vgshim_rhost_result(rh, ret);
+	vgshim_rhost_end(rh);
+	return ret;
 }
 
 int vgshim_rhost_context_init(struct vgshim_file *f, uint32_t capset_id)
 {
 	struct vgshim_rhost *rh;
-	int ret = vgshim_rhost_of(f, &rh);
+	int ret = vgshim_rhost_begin(f, &rh);
 
 	if (ret)
 		return ret;
 	/* the server closes the connection when it cannot create it */
 	ret = vws_vtest_context_init(rh->conn, capset_id);
-	return ret ? vgshim_rhost_lost(rh, ret) : 0;
+	if (ret)
+		ret = vgshim_rhost_lost(rh, ret);
+	vgshim_rhost_end(rh);
+	return ret;
 }
 
 int vgshim_rhost_run_cmd(struct vgshim_file *f, const void *cmd, uint32_t cmd_size)
 {
 	struct vgshim_rhost *rh;
-	int ret = vgshim_rhost_of(f, &rh);
+	int ret = vgshim_rhost_begin(f, &rh);
 
 	if (ret)
 		return ret;
 	ret = vws_vtest_submit(rh->conn, cmd, cmd_size, 0, NULL, NULL, 0);
 	if (ret)
-		return vgshim_rhost_lost(rh, ret);
-	vgshim_dev.c.host_submits++;
-	return 0;
+		ret = vgshim_rhost_lost(rh, ret);
+	vgshim_rhost_end(rh);
+	if (!ret)
+		VGSHIM_INC(host_submits);
+	return ret;
 }
 
 int vgshim_rhost_create_blob(struct vgshim_file *f, struct vgshim_obj *obj)
@@ -287,7 +357,7 @@ int vgshim_rhost_create_blob(struct vgshim_file *f, struct vgshim_obj *obj)
 	struct vgshim_rhost *rh;
 	struct stat st;
 	uint32_t res_id;
-	int fd, ret = vgshim_rhost_of(f, &rh);
+	int fd, ret = vgshim_rhost_begin(f, &rh);
 
 	if (ret)
 		return ret;
@@ -295,10 +365,14 @@ int vgshim_rhost_create_blob(struct vgshim_file *f, struct vgshim_obj *obj)
 	ret = vws_vtest_blob_create(rh->conn, obj->blob_mem, obj->blob_flags, obj->size,
 				    obj->blob_id, &res_id, &fd);
 	if (ret)
-		return vgshim_rhost_lost(rh, ret);
+		ret = vgshim_rhost_lost(rh, ret);
+	else
+		atomic_fetch_add(&rh->refs, 1);
+	vgshim_rhost_end(rh);
+	if (ret)
+		return ret;
 	obj->res_id = res_id;
 	obj->rhost = rh;
-	rh->refs++;
 	/* Pages the host did not give in full would fault the guest: such an
 	 * object is not backed, and its map fails (ERR) as with a host that
 	 * refuses. */
@@ -310,7 +384,7 @@ int vgshim_rhost_create_blob(struct vgshim_file *f, struct vgshim_obj *obj)
 		obj->host_missing = true;
 		return 0;
 	}
-	obj->memfd = fd;
+	atomic_store(&obj->memfd, fd);
 	return 0;
 }
 
@@ -319,11 +393,15 @@ void vgshim_rhost_obj_destroyed(struct vgshim_obj *obj)
 	struct vgshim_rhost *rh = obj->rhost;
 
 	obj->rhost = NULL;
-	if (rh->conn && !rh->err) {
-		int ret = vws_vtest_resource_unref(rh->conn, obj->res_id);
+	if (!atomic_load(&rh->err)) {
+		pthread_mutex_lock(&rh->lock);
+		if (rh->conn && !atomic_load(&rh->err)) {
+			int ret = vws_vtest_resource_unref(rh->conn, obj->res_id);
 
-		if (ret)
-			vgshim_rhost_lost(rh, ret);
+			if (ret)
+				vgshim_rhost_lost(rh, ret);
+		}
+		vgshim_rhost_end(rh);
 	}
 	vgshim_rhost_put(rh);
 }
@@ -334,7 +412,8 @@ int vgshim_rhost_submit(struct vgshim_file *f, const void *cmd, uint32_t cmd_siz
 	const uint64_t one = 1;
 	struct vgshim_rhost *rh;
 	uint32_t sync_id;
-	int fd, ret = vgshim_rhost_of(f, &rh);
+	int fd = -1, ret = vgshim_rhost_begin(f, &rh);
+	bool watched;
 
 	if (ret)
 		return ret;
@@ -342,16 +421,22 @@ int vgshim_rhost_submit(struct vgshim_file *f, const void *cmd, uint32_t cmd_siz
 		/* nothing waits for this one */
 		ret = vws_vtest_submit(rh->conn, cmd, cmd_size, ring_idx, NULL, NULL, 0);
 		if (ret)
-			return vgshim_rhost_lost(rh, ret);
-		vgshim_dev.c.host_submits++;
-		vgshim_host_queue(VGSHIM_EV_FENCE, NULL, fence);
+			ret = vgshim_rhost_lost(rh, ret);
+		vgshim_rhost_end(rh);
+		if (ret)
+			return ret;
+		VGSHIM_INC(host_submits);
+		vgshim_host_send(VGSHIM_EV_FENCE, NULL, fence);
 		return 0;
 	}
 	/* A timeline sync the batch sets to 1 when the ring is done, and a
 	 * wait on it that hands us the fd to watch. */
 	ret = vws_vtest_sync_create(rh->conn, 0, &sync_id);
-	if (ret)
-		return vgshim_rhost_result(rh, ret);
+	if (ret) {
+		ret = vgshim_rhost_result(rh, ret);
+		vgshim_rhost_end(rh);
+		return ret;
+	}
 	ret = vws_vtest_submit(rh->conn, cmd, cmd_size, ring_idx, &sync_id, &one, 1);
 	if (!ret)
 		ret = vws_vtest_sync_wait(rh->conn, 0, UINT32_MAX, &sync_id, &one, 1, &fd);
@@ -360,24 +445,64 @@ int vgshim_rhost_submit(struct vgshim_file *f, const void *cmd, uint32_t cmd_siz
 	else
 		vws_vtest_sync_unref(rh->conn, sync_id);
 	if (ret)
-		return vgshim_rhost_lost(rh, ret == -EINVAL ? -EPROTO : ret);
-	vgshim_dev.c.host_submits++;
+		ret = vgshim_rhost_lost(rh, ret == -EINVAL ? -EPROTO : ret);
+	vgshim_rhost_end(rh);
+	if (ret) {
+		if (fd >= 0)
+			vgshim_real_close(fd);
+		return ret;
+	}
+	VGSHIM_INC(host_submits);
 	fence->host_fd = fd;
+	pthread_mutex_lock(&vgshim_watch.lock);
 	fence->key = ++vgshim_watch.next_key;
-	if (vgshim_hash_put(&vgshim_watch.fences, fence->key, fence)) {
+	/* a connection lost meanwhile will not complete it: done now */
+	watched = !atomic_load(&rh->err) &&
+		  !vgshim_hash_put(&vgshim_watch.fences, fence->key, fence);
+	if (watched) {
+		fence->rhost = rh;
+		atomic_fetch_add(&rh->refs, 1);
+		fence->next_pending = rh->pending;
+		rh->pending = fence;
+		if (vgshim_rhost_watch_locked(fd, EPOLLIN, fence->key)) {
+			vgshim_rhost_unwatch_locked(fence);
+			watched = false;
+		}
+	}
+	pthread_mutex_unlock(&vgshim_watch.lock);
+	if (!watched) {
 		/* the submission went out: without a watch, say it is done
 		 * rather than never */
-		vgshim_host_queue(VGSHIM_EV_FENCE, NULL, fence);
-		return 0;
+		if (fence->rhost)
+			vgshim_rhost_fence_done(fence);
+		else
+			vgshim_host_send(VGSHIM_EV_FENCE, NULL, fence);
 	}
-	fence->rhost = rh;
-	rh->refs++;
-	fence->next_pending = rh->pending;
-	rh->pending = fence;
-	ret = vgshim_rhost_watch(fd, EPOLLIN, fence->key);
-	if (ret)
-		vgshim_rhost_unwatch_fence(fence); /* completes it at once */
 	return 0;
+}
+
+/* fork: the child gets the watcher's state consistent; the connections
+ * (their locks taken by the device's prepare handler) stay the parent's. */
+void vgshim_rhost_atfork_lock(struct vgshim_file *f)
+{
+	if (f->rhost)
+		pthread_mutex_lock(&f->rhost->lock);
+}
+
+void vgshim_rhost_atfork_unlock(struct vgshim_file *f)
+{
+	if (f->rhost)
+		pthread_mutex_unlock(&f->rhost->lock);
+}
+
+void vgshim_rhost_atfork_prepare(void)
+{
+	pthread_mutex_lock(&vgshim_watch.lock);
+}
+
+void vgshim_rhost_atfork_parent(void)
+{
+	pthread_mutex_unlock(&vgshim_watch.lock);
 }
 
 void vgshim_rhost_atfork_child(void)
@@ -387,10 +512,10 @@ void vgshim_rhost_atfork_child(void)
 	/* The connections and the watcher's epoll belong to the parent: the
 	 * child must not read the parent's replies. Its copies fail. */
 	for (size_t i = 0; i < h->cap; i++) {
-		struct vgshim_rhost *rh = h->vals[i];
+		struct vgshim_rhost *rh = h->slots[i].val;
 
-		if (rh && rh != (void *)1 && !rh->err) {
-			rh->err = -EIO;
+		if (rh && !atomic_load(&rh->err)) {
+			atomic_store(&rh->err, -EIO);
 			rh->pending = NULL;
 		}
 	}
@@ -400,4 +525,5 @@ void vgshim_rhost_atfork_child(void)
 		vgshim_real_close(vgshim_watch.epfd);
 	vgshim_watch.epfd = -1;
 	vgshim_watch.running = false;
+	pthread_mutex_unlock(&vgshim_watch.lock);
 }

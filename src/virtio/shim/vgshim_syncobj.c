@@ -3,7 +3,9 @@
  * DRM syncobjs, enough for a winsys: binary and timeline values, create,
  * destroy, wait (all or any, absolute CLOCK_MONOTONIC timeout), reset,
  * signal, query. Submissions signal their out-syncobjs when the host
- * completes them. Lock held.
+ * completes them. All under the device lock: the host signals them and
+ * their waits wait on the device's condition, as the kernel's syncobj
+ * waits on their fences' callbacks.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -22,7 +24,7 @@ void vgshim_file_free_syncobjs(struct vgshim_file *f)
 	for (uint32_t h = 1; h < f->num_syncobjs; h++) {
 		if (f->syncobjs[h]) {
 			free(f->syncobjs[h]);
-			vgshim_dev.c.live_syncobjs--;
+			VGSHIM_DEC(live_syncobjs);
 		}
 	}
 	free(f->syncobjs);
@@ -56,7 +58,7 @@ static int vgshim_syncobj_create(struct vgshim_file *f, struct drm_syncobj_creat
 		return -ENOMEM;
 	s->signaled = c->flags & DRM_SYNCOBJ_CREATE_SIGNALED;
 	f->syncobjs[h] = s;
-	vgshim_dev.c.live_syncobjs++;
+	VGSHIM_INC(live_syncobjs);
 	c->handle = h;
 	return 0;
 }
@@ -69,7 +71,7 @@ static int vgshim_syncobj_destroy(struct vgshim_file *f, struct drm_syncobj_dest
 		return -EINVAL;
 	f->syncobjs[d->handle] = NULL;
 	free(s);
-	vgshim_dev.c.live_syncobjs--;
+	VGSHIM_DEC(live_syncobjs);
 	return 0;
 }
 
@@ -86,8 +88,6 @@ static int vgshim_syncobj_wait_common(struct vgshim_file *f, const uint32_t *han
 	const uint32_t known = DRM_SYNCOBJ_WAIT_FLAGS_WAIT_ALL |
 			       DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT |
 			       DRM_SYNCOBJ_WAIT_FLAGS_WAIT_AVAILABLE;
-	struct timespec ts;
-
 	if (flags & ~known || !count)
 		return -EINVAL;
 	if (!handles)
@@ -97,8 +97,6 @@ static int vgshim_syncobj_wait_common(struct vgshim_file *f, const uint32_t *han
 			return -ENOENT;
 	if (timeout_ns < 0)
 		timeout_ns = 0;
-	ts.tv_sec = (time_t)(timeout_ns / 1000000000ll);
-	ts.tv_nsec = (long)(timeout_ns % 1000000000ll);
 	for (;;) {
 		uint32_t done = 0, first_done = UINT32_MAX;
 
@@ -121,7 +119,7 @@ static int vgshim_syncobj_wait_common(struct vgshim_file *f, const uint32_t *han
 		}
 		if ((uint64_t)vgshim_now_ns() >= (uint64_t)timeout_ns)
 			return -ETIME;
-		pthread_cond_timedwait(&vgshim_dev.cond, &vgshim_dev.lock, &ts);
+		vgshim_wait_until((uint64_t)timeout_ns);
 	}
 }
 
@@ -172,7 +170,7 @@ static int vgshim_syncobj_timeline(struct vgshim_file *f, struct drm_syncobj_tim
 	return 0;
 }
 
-int vgshim_syncobj_ioctl(struct vgshim_file *f, unsigned nr, void *data)
+static int vgshim_syncobj_dispatch(struct vgshim_file *f, unsigned nr, void *data)
 {
 	switch (nr) {
 	case 0xbf:
@@ -205,4 +203,14 @@ int vgshim_syncobj_ioctl(struct vgshim_file *f, unsigned nr, void *data)
 	default:
 		return -EINVAL;
 	}
+}
+
+int vgshim_syncobj_ioctl(struct vgshim_file *f, unsigned nr, void *data)
+{
+	int ret;
+
+	vgshim_lock();
+	ret = vgshim_syncobj_dispatch(f, nr, data);
+	vgshim_unlock();
+	return ret;
 }

@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The virtio-gpu driver ioctls, rule for rule as docs/kernel-model.md
- * states them (and kernel-uapi.md before it). Lock held.
+ * states them (and kernel-uapi.md before it). Called with no lock held;
+ * each takes the locks of what it touches: the file's context lock for the
+ * context, the file's lock for its handles, short device sections for the
+ * offsets, the region and the host's queue, and no lock at all across a
+ * syscall or the real host's round trips (but the file's connection's).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -93,8 +97,6 @@ static int vgshim_context_init(struct vgshim_file *f, struct drm_virtgpu_context
 		return -EINVAL;
 	if (ci->num_params && !p)
 		return -EFAULT;
-	if (f->ctx != VGSHIM_CTX_NONE)
-		return -EEXIST;
 	for (uint32_t i = 0; i < ci->num_params; i++) {
 		uint64_t v = p[i].value;
 
@@ -128,37 +130,40 @@ static int vgshim_context_init(struct vgshim_file *f, struct drm_virtgpu_context
 	valid = num_rings >= 64 ? ~0ull : (1ull << num_rings) - 1;
 	if (poll & ~valid)
 		return -EINVAL;
+	/* one context per file: held across its creation on the host */
+	pthread_mutex_lock(&f->ctx_lock);
+	if (f->ctx != VGSHIM_CTX_NONE) {
+		pthread_mutex_unlock(&f->ctx_lock);
+		return -EEXIST;
+	}
 	if (vgshim_real_host()) {
 		int ret = vgshim_rhost_context_init(f, capset);
 
-		if (ret)
+		if (ret) {
+			pthread_mutex_unlock(&f->ctx_lock);
 			return ret;
+		}
 	}
-	f->ctx = VGSHIM_CTX_INIT;
 	f->capset_id = capset;
 	f->num_rings = num_rings;
 	f->poll_mask = poll;
 	f->debug_name = name;
+	__atomic_store_n(&f->ctx, VGSHIM_CTX_INIT, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&f->ctx_lock);
 	return 0;
 }
 
+/* The context a blob or a submission needs: created if there is none. */
 static void vgshim_implicit_context(struct vgshim_file *f)
 {
 	/* without 3D there is no context to create */
-	if (P(VIRTGPU_PARAM_3D_FEATURES) && f->ctx == VGSHIM_CTX_NONE)
-		f->ctx = VGSHIM_CTX_IMPLICIT;
-}
-
-static void vgshim_obj_discard(struct vgshim_obj *obj)
-{
-	if (obj->rhost) {
-		/* the host made the resource: it hears of its end */
-		vgshim_dev.c.host_unref_cmds++;
-		vgshim_rhost_obj_destroyed(obj);
-	}
-	if (obj->memfd >= 0)
-		vgshim_real_close(obj->memfd);
-	free(obj);
+	if (!P(VIRTGPU_PARAM_3D_FEATURES) ||
+	    __atomic_load_n(&f->ctx, __ATOMIC_ACQUIRE) != VGSHIM_CTX_NONE)
+		return;
+	pthread_mutex_lock(&f->ctx_lock);
+	if (f->ctx == VGSHIM_CTX_NONE)
+		__atomic_store_n(&f->ctx, VGSHIM_CTX_IMPLICIT, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&f->ctx_lock);
 }
 
 static int vgshim_create_blob(struct vgshim_file *f, struct drm_virtgpu_resource_create_blob *rc)
@@ -166,7 +171,7 @@ static int vgshim_create_blob(struct vgshim_file *f, struct drm_virtgpu_resource
 	struct vgshim_dev *d = &vgshim_dev;
 	bool guest, host3d, deferred;
 	struct vgshim_obj *obj;
-	uint64_t size;
+	uint64_t size, t0;
 	uint32_t handle;
 	int ret;
 
@@ -200,9 +205,10 @@ static int vgshim_create_blob(struct vgshim_file *f, struct drm_virtgpu_resource
 		return -EINVAL;
 
 	vgshim_implicit_context(f);
+	if (rc->cmd_size && !rc->cmd)
+		return -EFAULT;
+	t0 = vgshim_real_host() ? vgshim_now_ns() : 0;
 	if (rc->cmd_size) {
-		if (!rc->cmd)
-			return -EFAULT;
 		if (!vgshim_real_host())
 			vgshim_host_run_cmds((const uint32_t *)(uintptr_t)rc->cmd, rc->cmd_size / 4);
 		else if ((ret = vgshim_rhost_run_cmd(f, (const void *)(uintptr_t)rc->cmd,
@@ -222,90 +228,100 @@ static int vgshim_create_blob(struct vgshim_file *f, struct drm_virtgpu_resource
 	obj->size = size;
 	obj->vram = !guest;
 	obj->mappable = rc->blob_flags & VIRTGPU_BLOB_FLAG_USE_MAPPABLE;
-	if (guest && size > d->cfg.guestmem - d->guest_bytes) {
+	if (guest) {
 		/* guest pages are pinned for the host at creation */
-		vgshim_obj_discard(obj);
-		return -ENOMEM;
-	}
-	if (vgshim_real_host()) {
-		/* the real host's resource: its fd holds the pages, guest or host */
-		ret = vgshim_rhost_create_blob(f, obj);
-	} else if (guest) {
-		obj->memfd = memfd_create("vgshim-guest", MFD_CLOEXEC);
-		ret = obj->memfd < 0 || ftruncate(obj->memfd, (off_t)size) ? -ENOMEM : 0;
-	} else {
-		ret = vgshim_host_resolve(obj);
-	}
-	if (ret) {
-		vgshim_obj_discard(obj);
-		return ret;
-	}
-	if (guest)
-		d->guest_bytes += size;
-	if (d->next_offset + size < d->next_offset) {
-		if (guest)
-			d->guest_bytes -= size;
-		vgshim_obj_discard(obj);
-		return -ENOSPC;
-	}
-	obj->offset = d->next_offset;
-	deferred = obj->vram && obj->mappable && (obj->blob_hints & VIRTGPU_BLOB_HINT_DEFER_MAPPING);
-	if (obj->vram && obj->mappable && !deferred) {
-		/* every kernel before the hint: map at creation */
-		ret = vgshim_vram_map(obj);
+		vgshim_lock();
+		ret = size > d->cfg.guestmem - d->guest_bytes ? -ENOMEM : 0;
+		if (!ret)
+			d->guest_bytes += size;
+		vgshim_unlock();
 		if (ret) {
 			vgshim_obj_discard(obj);
 			return ret;
 		}
 	}
-	if (vgshim_hash_put(&d->by_offset, obj->offset, obj))
-		goto fail_tables;
-	d->next_offset += size;
-	d->c.live_objects++;
-	ret = vgshim_file_add_handle(f, obj, &handle);
+	if (vgshim_real_host()) {
+		/* the real host's resource: its fd holds the pages, guest or host;
+		 * the time the host took is counted (docs/performance.md) */
+		ret = vgshim_rhost_create_blob(f, obj);
+		if (!ret) {
+			VGSHIM_ADD(host_create_ns, vgshim_now_ns() - t0);
+			if (obj->blob_id)
+				VGSHIM_ADD(host_create_named_ns, vgshim_now_ns() - t0);
+		}
+	} else if (guest) {
+		int fd = memfd_create("vgshim-guest", MFD_CLOEXEC);
+
+		atomic_store(&obj->memfd, fd);
+		ret = fd < 0 || ftruncate(fd, (off_t)size) ? -ENOMEM : 0;
+	} else {
+		ret = vgshim_host_resolve(obj);
+	}
+	deferred = obj->vram && obj->mappable && (obj->blob_hints & VIRTGPU_BLOB_HINT_DEFER_MAPPING);
+	if (!ret && obj->vram && obj->mappable && !deferred)
+		vgshim_vram_prepare(obj);
+	vgshim_host_created(obj);
+
+	vgshim_lock();
+	if (!ret)
+		ret = vgshim_offset_alloc(obj);
+	/* every kernel before the hint: map at creation */
+	if (!ret && obj->vram && obj->mappable && !deferred) {
+		ret = vgshim_vram_map(obj);
+		if (ret)
+			vgshim_offset_free(obj);
+	}
 	if (ret) {
-		vgshim_obj_maybe_destroy(obj);
+		if (guest)
+			d->guest_bytes -= size;
+		vgshim_unlock();
+		vgshim_obj_discard(obj);
 		return ret;
 	}
-	d->c.blobs_created++;
-	d->c.blobs_blob_id += obj->blob_id != 0;
-	d->c.blobs_deferred += deferred;
+	vgshim_unlock();
+	VGSHIM_INC(live_objects);
+	/* a host that takes time to create makes the memory then, in its
+	 * own time (with none, it is made at the first need) */
+	if (d->cfg.create_latency_us && obj->vram && !obj->host_missing &&
+	    atomic_load(&obj->memfd) < 0)
+		vgshim_host_send_create(obj);
+	ret = vgshim_file_add_handle(f, obj, &handle);
+	if (ret) {
+		vgshim_obj_put(obj);
+		return ret;
+	}
+	VGSHIM_INC(blobs_created);
+	if (obj->blob_id)
+		VGSHIM_INC(blobs_blob_id);
+	if (deferred)
+		VGSHIM_INC(blobs_deferred);
 	rc->bo_handle = handle;
 	rc->res_handle = obj->res_id;
+	vgshim_obj_put(obj); /* the handle holds it now */
 	return 0;
-
-fail_tables:
-	vgshim_hash_del(&d->by_offset, obj->offset);
-	if (guest)
-		d->guest_bytes -= size;
-	if (obj->region_reserved) {
-		/* the MAP_BLOB went out: let the host answer it, then UNREF */
-		d->c.live_objects++;
-		vgshim_obj_maybe_destroy(obj);
-		return -ENOMEM;
-	}
-	vgshim_obj_discard(obj);
-	return -ENOMEM;
 }
 
 static int vgshim_map(struct vgshim_file *f, struct drm_virtgpu_map *m)
 {
 	struct vgshim_obj *obj = vgshim_file_lookup(f, m->handle);
 	enum vgshim_kernel k = vgshim_dev.cfg.kernel;
+	int ret = 0;
 
 	if (!obj)
 		return -ENOENT;
 	/* v1 and the fixed kernel map deferred objects here too; v2 (Linux
 	 * 7.2) and older kernels only look the offset up */
 	if ((k == VGSHIM_KERNEL_V1 || k == VGSHIM_KERNEL_FIXED) && obj->vram && obj->mappable &&
-	    !obj->imported_foreign && !obj->region_reserved) {
-		int ret = vgshim_vram_map_deferred(obj);
-
-		if (ret)
-			return ret;
+	    !obj->imported_foreign && !vgshim_obj_region_reserved(obj)) {
+		vgshim_vram_prepare(obj);
+		vgshim_lock();
+		ret = vgshim_vram_map_deferred(obj);
+		vgshim_unlock();
 	}
-	m->offset = obj->offset;
-	return 0;
+	if (!ret)
+		m->offset = obj->offset;
+	vgshim_obj_put(obj);
+	return ret;
 }
 
 static int vgshim_resource_info(struct vgshim_file *f, struct drm_virtgpu_resource_info *ri)
@@ -317,6 +333,7 @@ static int vgshim_resource_info(struct vgshim_file *f, struct drm_virtgpu_resour
 	ri->res_handle = obj->res_id;
 	ri->size = (uint32_t)obj->size;
 	ri->blob_mem = obj->blob_mem;
+	vgshim_obj_put(obj);
 	return 0;
 }
 
@@ -324,32 +341,55 @@ static int vgshim_wait(struct vgshim_file *f, struct drm_virtgpu_3d_wait *w)
 {
 	struct vgshim_obj *obj = vgshim_file_lookup(f, w->handle);
 	uint64_t deadline = vgshim_now_ns() + 15000000000ull;
+	int ret = 0;
 
 	if (!obj)
 		return -ENOENT;
-	if (w->flags & VIRTGPU_WAIT_NOWAIT)
-		return obj->busy ? -EBUSY : 0;
-	while (obj->busy) {
-		struct timespec ts = {
-			.tv_sec = (time_t)(deadline / 1000000000ull),
-			.tv_nsec = (long)(deadline % 1000000000ull),
-		};
-
-		if (vgshim_now_ns() >= deadline)
-			return -EBUSY; /* the kernel's 15 s timeout */
-		pthread_cond_timedwait(&vgshim_dev.cond, &vgshim_dev.lock, &ts);
+	vgshim_lock();
+	if (w->flags & VIRTGPU_WAIT_NOWAIT) {
+		ret = obj->busy ? -EBUSY : 0;
+	} else {
+		while (obj->busy) {
+			if (vgshim_now_ns() >= deadline) {
+				ret = -EBUSY; /* the kernel's 15 s timeout */
+				break;
+			}
+			vgshim_wait_until(deadline);
+		}
 	}
-	return 0;
+	vgshim_unlock();
+	vgshim_obj_put(obj);
+	return ret;
 }
 
-static void vgshim_fence_free(struct vgshim_fence *fence)
+/* References on the objects a submission names, taken in one section of
+ * the file's lock; -ENOENT (nothing taken) if one is unknown. */
+static int vgshim_execbuffer_objs(struct vgshim_file *f, const uint32_t *handles, uint32_t n,
+				  struct vgshim_obj **objs)
 {
-	if (fence->efd >= 0)
-		vgshim_real_close(fence->efd);
-	free(fence->objs);
-	free(fence->out_syncobjs);
-	free(fence->out_points);
-	free(fence);
+	int ret = 0;
+
+	pthread_mutex_lock(&f->lock);
+	for (uint32_t i = 0; i < n && !ret; i++) {
+		objs[i] = handles[i] && handles[i] < f->num_handles ? f->handles[handles[i]] : NULL;
+		if (!objs[i])
+			ret = -ENOENT;
+	}
+	for (uint32_t i = 0; i < n && !ret; i++)
+		vgshim_obj_get(objs[i]);
+	pthread_mutex_unlock(&f->lock);
+	return ret;
+}
+
+/* Takes a fence that was never submitted off its file's list (dev.lock). */
+static void vgshim_fence_unlink_locked(struct vgshim_file *f, struct vgshim_fence *fence)
+{
+	for (struct vgshim_fence **p = &f->fences; *p; p = &(*p)->file_next) {
+		if (*p == fence) {
+			*p = fence->file_next;
+			break;
+		}
+	}
 }
 
 static int vgshim_execbuffer(struct vgshim_file *f, struct drm_virtgpu_execbuffer *e,
@@ -358,7 +398,8 @@ static int vgshim_execbuffer(struct vgshim_file *f, struct drm_virtgpu_execbuffe
 	const struct drm_virtgpu_execbuffer_syncobj *in, *out;
 	const uint32_t *handles = (const void *)(uintptr_t)e->bo_handles;
 	struct vgshim_fence *fence;
-	int ufd = -1;
+	uint32_t num_rings;
+	int ufd = -1, ret = 0;
 
 	if (!P(VIRTGPU_PARAM_3D_FEATURES))
 		return -ENOSYS;
@@ -369,7 +410,9 @@ static int vgshim_execbuffer(struct vgshim_file *f, struct drm_virtgpu_execbuffe
 		e->num_in_syncobjs = e->num_out_syncobjs = 0;
 		e->syncobj_stride = 0;
 	}
-	if ((e->flags & VIRTGPU_EXECBUF_RING_IDX) && e->ring_idx >= f->num_rings)
+	/* rings exist once CONTEXT_INIT has set them (stored before ctx) */
+	num_rings = __atomic_load_n(&f->ctx, __ATOMIC_ACQUIRE) == VGSHIM_CTX_INIT ? f->num_rings : 0;
+	if ((e->flags & VIRTGPU_EXECBUF_RING_IDX) && e->ring_idx >= num_rings)
 		return -EINVAL;
 	if ((e->num_in_syncobjs || e->num_out_syncobjs) &&
 	    e->syncobj_stride != sizeof(struct drm_virtgpu_execbuffer_syncobj))
@@ -386,25 +429,26 @@ static int vgshim_execbuffer(struct vgshim_file *f, struct drm_virtgpu_execbuffe
 	if ((e->num_in_syncobjs && !in) || (e->num_out_syncobjs && !out) ||
 	    (e->num_bo_handles && !handles) || (e->size && !e->command))
 		return -EFAULT;
-	for (uint32_t i = 0; i < e->num_in_syncobjs; i++) {
+	vgshim_lock();
+	for (uint32_t i = 0; i < e->num_in_syncobjs && !ret; i++) {
 		struct vgshim_syncobj *s = vgshim_syncobj_lookup(f, in[i].handle);
 
 		if (in[i].flags & ~(uint32_t)VIRTGPU_EXECBUF_SYNCOBJ_FLAGS)
-			return -EINVAL;
-		if (!s)
-			return -ENOENT;
-		if (!s->signaled || s->point < in[i].point)
-			return -EINVAL; /* no fence to wait for */
+			ret = -EINVAL;
+		else if (!s)
+			ret = -ENOENT;
+		else if (!s->signaled || s->point < in[i].point)
+			ret = -EINVAL; /* no fence to wait for */
 	}
-	for (uint32_t i = 0; i < e->num_out_syncobjs; i++) {
+	for (uint32_t i = 0; i < e->num_out_syncobjs && !ret; i++) {
 		if (out[i].flags & ~(uint32_t)VIRTGPU_EXECBUF_SYNCOBJ_FLAGS)
-			return -EINVAL;
-		if (!vgshim_syncobj_lookup(f, out[i].handle))
-			return -ENOENT;
+			ret = -EINVAL;
+		else if (!vgshim_syncobj_lookup(f, out[i].handle))
+			ret = -ENOENT;
 	}
-	for (uint32_t i = 0; i < e->num_bo_handles; i++)
-		if (!vgshim_file_lookup(f, handles[i]))
-			return -ENOENT;
+	vgshim_unlock();
+	if (ret)
+		return ret;
 
 	fence = vgshim_calloc(1, sizeof(*fence));
 	if (!fence)
@@ -418,37 +462,51 @@ static int vgshim_execbuffer(struct vgshim_file *f, struct drm_virtgpu_execbuffe
 		vgshim_fence_free(fence);
 		return -ENOMEM;
 	}
+	ret = vgshim_execbuffer_objs(f, handles, e->num_bo_handles, fence->objs);
+	if (ret) {
+		vgshim_fence_free(fence);
+		return ret;
+	}
+	fence->num_objs = e->num_bo_handles;
 	if (e->flags & VIRTGPU_EXECBUF_FENCE_FD_OUT) {
 		/* a sync_file stand-in: readable once the host is done */
-		fence->efd = eventfd(0, EFD_CLOEXEC);
+		fence->efd = vgshim_real_eventfd(0, EFD_CLOEXEC);
 		ufd = fence->efd < 0 ? -1 : vgshim_real_fcntl(fence->efd, F_DUPFD_CLOEXEC, 0);
 		if (ufd < 0) {
+			for (uint32_t i = 0; i < fence->num_objs; i++)
+				vgshim_obj_put(fence->objs[i]);
 			vgshim_fence_free(fence);
 			return -EMFILE;
 		}
 	}
 	if (e->size && !vgshim_real_host())
 		vgshim_host_run_cmds((const uint32_t *)(uintptr_t)e->command, e->size / 4);
-	for (uint32_t i = 0; i < e->num_bo_handles; i++) {
-		fence->objs[i] = vgshim_file_lookup(f, handles[i]);
-		fence->objs[i]->busy++;
-	}
-	fence->num_objs = e->num_bo_handles;
-	fence->file = f;
 	for (uint32_t i = 0; i < e->num_out_syncobjs; i++) {
 		fence->out_syncobjs[i] = out[i].handle;
 		fence->out_points[i] = out[i].point;
 	}
 	fence->num_out = e->num_out_syncobjs;
+	vgshim_lock();
+	for (uint32_t i = 0; i < fence->num_objs; i++)
+		fence->objs[i]->busy++;
+	fence->file = f;
+	fence->file_next = f->fences;
+	f->fences = fence;
+	vgshim_unlock();
 	if (vgshim_real_host()) {
 		/* the fence is the real host's from here on */
-		int ret = vgshim_rhost_submit(f, (const void *)(uintptr_t)e->command, e->size,
-					      (e->flags & VIRTGPU_EXECBUF_RING_IDX) ? e->ring_idx : 0,
-					      fence);
-
+		ret = vgshim_rhost_submit(f, (const void *)(uintptr_t)e->command, e->size,
+					  (e->flags & VIRTGPU_EXECBUF_RING_IDX) ? e->ring_idx : 0,
+					  fence);
 		if (ret) {
+			/* undone: nothing was submitted */
+			vgshim_lock();
 			for (uint32_t i = 0; i < fence->num_objs; i++)
 				fence->objs[i]->busy--;
+			vgshim_fence_unlink_locked(f, fence);
+			vgshim_unlock();
+			for (uint32_t i = 0; i < fence->num_objs; i++)
+				vgshim_obj_put(fence->objs[i]);
 			if (ufd >= 0)
 				vgshim_real_close(ufd);
 			vgshim_fence_free(fence);
@@ -456,12 +514,18 @@ static int vgshim_execbuffer(struct vgshim_file *f, struct drm_virtgpu_execbuffe
 		}
 	}
 	/* the waits are consumed before the submission can signal anything
-	 * (the real host's fence completes only after we unlock) */
-	for (uint32_t i = 0; i < e->num_in_syncobjs; i++)
-		if (in[i].flags & VIRTGPU_EXECBUF_SYNCOBJ_RESET)
-			vgshim_syncobj_lookup(f, in[i].handle)->signaled = false;
+	 * (a simulated host answers below; the real host's completion takes
+	 * the device lock too, so it comes after this section) */
+	vgshim_lock();
+	for (uint32_t i = 0; i < e->num_in_syncobjs; i++) {
+		struct vgshim_syncobj *s = vgshim_syncobj_lookup(f, in[i].handle);
+
+		if ((in[i].flags & VIRTGPU_EXECBUF_SYNCOBJ_RESET) && s)
+			s->signaled = false;
+	}
+	vgshim_unlock();
 	if (!vgshim_real_host())
-		vgshim_host_queue(VGSHIM_EV_FENCE, NULL, fence);
+		vgshim_host_send(VGSHIM_EV_FENCE, NULL, fence);
 	if (ufd >= 0)
 		e->fence_fd = ufd;
 	return 0;

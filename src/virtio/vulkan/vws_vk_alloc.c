@@ -43,6 +43,33 @@ static void vws_vk_unlink(struct vws_vk_device *vdev, struct vws_vk_memory *m)
 	pthread_mutex_unlock(&vdev->lock);
 }
 
+/* Charges the memory to its heap. Memory in the host-visible window
+ * counts only while the kernel holds its range (a deferred allocation holds
+ * nothing until its first map or export), and then its blob's page-rounded
+ * size, as the winsys's accounting counts it (vws_device_get_budget gives
+ * the same numbers for the window heap): the winsys keeps that account,
+ * since a first map may come through the blob itself. Everything else
+ * counts its size from allocation to free. */
+static void vws_vk_charge(struct vws_vk_device *vdev, struct vws_vk_memory *m)
+{
+	uint64_t *usage = &vdev->heap_usage[m->heap_index];
+
+	if (m->bo && (m->props & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT) && !m->imported) {
+		m->accounted = true;
+		vws_bo_set_account(m->bo, usage);
+	} else {
+		__atomic_fetch_add(usage, m->size, __ATOMIC_RELAXED);
+	}
+}
+
+static void vws_vk_uncharge(struct vws_vk_device *vdev, struct vws_vk_memory *m)
+{
+	if (m->accounted)
+		vws_bo_set_account(m->bo, NULL);
+	else
+		__atomic_fetch_sub(&vdev->heap_usage[m->heap_index], m->size, __ATOMIC_RELAXED);
+}
+
 static VkResult vws_vk_import(struct vws_vk_device *vdev, struct vws_vk_memory *m,
 			      const VkImportMemoryFdInfoKHR *imp)
 {
@@ -164,6 +191,7 @@ VkResult vws_vk_AllocateMemory(struct vws_vk_device *vdev, const VkMemoryAllocat
 		vws_vk_free(vdev, allocator, m);
 		return res;
 	}
+	vws_vk_charge(vdev, m);
 	vws_vk_link(vdev, m);
 	*mem = vws_vk_handle(m);
 	return VK_SUCCESS;
@@ -178,6 +206,7 @@ void vws_vk_FreeMemory(struct vws_vk_device *vdev, VkDeviceMemory mem,
 		return;
 	m = vws_vk_mem(mem);
 	vws_vk_unlink(vdev, m);
+	vws_vk_uncharge(vdev, m);
 	/* Freeing mapped memory unmaps it implicitly (the spec allows it). */
 	if (m->placed)
 		vws_bo_unmap_placed(m->bo, false);

@@ -85,42 +85,24 @@ struct vws_bo *vws_vk_memory_bo(VkDeviceMemory mem)
 	return mem == VK_NULL_HANDLE ? NULL : vws_vk_mem(mem)->bo;
 }
 
-/* Bytes an allocation holds against its heap right now: memory in the
- * host-visible window counts only while the kernel holds its region range
- * (a deferred allocation holds nothing until its first map or export), and
- * then its blob's page-rounded size, as the winsys's accounting counts it
- * (vws_device_get_budget gives the same numbers for the window heap). */
-static VkDeviceSize vws_vk_memory_usage(const struct vws_vk_memory *m)
-{
-	struct vws_bo_info bi;
-
-	if (!m->bo || !(m->props & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT))
-		return m->size;
-	if (vws_bo_get_info(m->bo, &bi))
-		return m->size;
-	if (bi.deferred)
-		return 0;
-	return m->imported ? m->size : bi.size;
-}
-
+/* O(1), no lock: each heap's usage is kept as allocations come, go and
+ * take their window range (vws_vk_alloc.c, vws_vk_charge). */
 void vws_vk_GetMemoryBudget(struct vws_vk_device *vdev,
 			    VkPhysicalDeviceMemoryBudgetPropertiesEXT *budget)
 {
-	VkDeviceSize usage[VK_MAX_MEMORY_HEAPS] = { 0 };
-
-	pthread_mutex_lock(&vdev->lock);
-	for (struct vws_vk_memory *m = vdev->memories; m; m = m->next)
-		usage[m->heap_index] += vws_vk_memory_usage(m);
-	pthread_mutex_unlock(&vdev->lock);
 	for (uint32_t h = 0; h < VK_MAX_MEMORY_HEAPS; h++) {
-		VkDeviceSize size = h < vdev->props.memoryHeapCount ? vdev->props.memoryHeaps[h].size : 0;
+		VkDeviceSize size, usage;
 
-		budget->heapUsage[h] = usage[h];
+		if (h >= vdev->props.memoryHeapCount) {
+			budget->heapBudget[h] = budget->heapUsage[h] = 0;
+			continue;
+		}
+		size = vdev->props.memoryHeaps[h].size;
+		usage = __atomic_load_n(&vdev->heap_usage[h], __ATOMIC_RELAXED);
+		budget->heapUsage[h] = usage;
 		/* the whole heap is this process's to use; never report a
 		 * budget below what is already used */
-		budget->heapBudget[h] = size > usage[h] ? size : usage[h];
-		if (h >= vdev->props.memoryHeapCount)
-			budget->heapBudget[h] = budget->heapUsage[h] = 0;
+		budget->heapBudget[h] = size > usage ? size : usage;
 	}
 }
 

@@ -14,6 +14,18 @@
 
 #include "vws_vk_priv.h"
 
+/* from -> BUSY, or false when the memory is not in state from */
+static bool vws_vk_map_claim(struct vws_vk_memory *m, uint32_t from)
+{
+	return __atomic_compare_exchange_n(&m->map_state, &from, VWS_VK_MAP_BUSY, false,
+					   __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+}
+
+static bool vws_vk_is_mapped(const struct vws_vk_memory *m)
+{
+	return __atomic_load_n(&m->map_state, __ATOMIC_ACQUIRE) == VWS_VK_MAPPED;
+}
+
 static VkResult vws_vk_map(struct vws_vk_device *vdev, struct vws_vk_memory *m,
 			   VkDeviceSize offset, VkDeviceSize size, VkMemoryMapFlags flags,
 			   void *placed, void **data)
@@ -46,33 +58,28 @@ static VkResult vws_vk_map(struct vws_vk_device *vdev, struct vws_vk_memory *m,
 		return VK_ERROR_MEMORY_MAP_FAILED;
 	}
 	end = size == VK_WHOLE_SIZE ? m->size : offset + size;
-	pthread_mutex_lock(&vdev->lock);
-	if (m->mapped) {
-		pthread_mutex_unlock(&vdev->lock);
+	/* One compare-and-swap claims the map: no device lock (the memory
+	 * is the application's to synchronise; this only catches misuse). */
+	if (!vws_vk_map_claim(m, VWS_VK_UNMAPPED)) {
 		vws_vk_report(vdev, "VUID-vkMapMemory-memory-00678", "memory is already host mapped");
 		return VK_ERROR_MEMORY_MAP_FAILED;
 	}
-	m->mapped = true; /* claims the map; undone below on failure */
-	pthread_mutex_unlock(&vdev->lock);
-
 	if (flags & VWS_VK_MEMORY_MAP_PLACED_BIT_EXT) {
 		ret = vws_bo_map_placed(m->bo, placed);
 		base = placed;
 	} else {
 		ret = vws_bo_map(m->bo, &base);
 	}
-	pthread_mutex_lock(&vdev->lock);
 	if (ret) {
-		m->mapped = false;
-	} else {
-		m->placed = flags & VWS_VK_MEMORY_MAP_PLACED_BIT_EXT;
-		m->placed_addr = m->placed ? placed : NULL;
-		m->map_offset = offset;
-		m->map_size = end - offset;
-	}
-	pthread_mutex_unlock(&vdev->lock);
-	if (ret)
+		__atomic_store_n(&m->map_state, VWS_VK_UNMAPPED, __ATOMIC_RELEASE);
 		return vws_vk_result_map(ret);
+	}
+	m->placed = flags & VWS_VK_MEMORY_MAP_PLACED_BIT_EXT;
+	m->placed_addr = m->placed ? placed : NULL;
+	__atomic_store_n(&m->map_offset, offset, __ATOMIC_RELAXED);
+	__atomic_store_n(&m->map_size, end - offset, __ATOMIC_RELAXED);
+	/* release: whoever sees MAPPED sees the range */
+	__atomic_store_n(&m->map_state, VWS_VK_MAPPED, __ATOMIC_RELEASE);
 	*data = (char *)base + offset;
 	return VK_SUCCESS;
 }
@@ -136,19 +143,17 @@ static VkResult vws_vk_unmap(struct vws_vk_device *vdev, struct vws_vk_memory *m
 	bool placed;
 	int ret = 0;
 
-	pthread_mutex_lock(&vdev->lock);
-	if (!m->mapped) {
-		pthread_mutex_unlock(&vdev->lock);
+	if (!vws_vk_map_claim(m, VWS_VK_MAPPED)) {
 		vws_vk_report(vdev, "VUID-vkUnmapMemory-memory-00689", "memory is not host mapped");
 		return VK_ERROR_MEMORY_MAP_FAILED;
 	}
 	placed = m->placed;
-	m->mapped = false;
-	m->placed = false;
-	pthread_mutex_unlock(&vdev->lock);
 	if (placed)
 		ret = vws_bo_unmap_placed(m->bo, reserve);
 	/* else: the kernel mapping stays cached in the winsys */
+	m->placed = false;
+	m->placed_addr = NULL;
+	__atomic_store_n(&m->map_state, VWS_VK_UNMAPPED, __ATOMIC_RELEASE);
 	return ret ? VK_ERROR_MEMORY_MAP_FAILED : VK_SUCCESS;
 }
 
@@ -170,7 +175,8 @@ VkResult vws_vk_UnmapMemory2KHR(struct vws_vk_device *vdev, const VkMemoryUnmapI
 			      info->flags);
 		return VK_ERROR_MEMORY_MAP_FAILED;
 	}
-	if ((info->flags & VWS_VK_MEMORY_UNMAP_RESERVE_BIT_EXT) && !m->placed) {
+	if ((info->flags & VWS_VK_MEMORY_UNMAP_RESERVE_BIT_EXT) &&
+	    (!vws_vk_is_mapped(m) || !m->placed)) {
 		vws_vk_report(vdev, "VUID-VkMemoryUnmapInfoKHR-flags-09579",
 			      "RESERVE on memory that was not placed");
 		return VK_ERROR_MEMORY_MAP_FAILED;
@@ -186,19 +192,19 @@ static VkResult vws_vk_check_ranges(struct vws_vk_device *vdev, uint32_t count,
 
 	if (count && !ranges)
 		return VK_ERROR_OUT_OF_HOST_MEMORY;
-	pthread_mutex_lock(&vdev->lock);
 	for (uint32_t i = 0; i < count; i++) {
 		const VkMappedMemoryRange *r = &ranges[i];
 		struct vws_vk_memory *m = r->memory ? vws_vk_mem(r->memory) : NULL;
-		VkDeviceSize map_end;
+		VkDeviceSize map_offset, map_end;
 
-		if (!m || !m->mapped) {
+		if (!m || !vws_vk_is_mapped(m)) {
 			vws_vk_report(vdev, "VUID-VkMappedMemoryRange-memory-00684",
 				      "range %u: memory is not host mapped", i);
 			res = VK_ERROR_OUT_OF_HOST_MEMORY;
 			continue;
 		}
-		map_end = m->map_offset + m->map_size;
+		map_offset = __atomic_load_n(&m->map_offset, __ATOMIC_RELAXED);
+		map_end = map_offset + __atomic_load_n(&m->map_size, __ATOMIC_RELAXED);
 		if (r->offset % vdev->atom) {
 			vws_vk_report(vdev, "VUID-VkMappedMemoryRange-offset-00687",
 				      "range %u: offset %llu not a multiple of nonCoherentAtomSize %llu",
@@ -206,7 +212,7 @@ static VkResult vws_vk_check_ranges(struct vws_vk_device *vdev, uint32_t count,
 			res = VK_ERROR_OUT_OF_HOST_MEMORY;
 		}
 		if (r->size == VK_WHOLE_SIZE) {
-			if (r->offset < m->map_offset || r->offset >= map_end) {
+			if (r->offset < map_offset || r->offset >= map_end) {
 				vws_vk_report(vdev, "VUID-VkMappedMemoryRange-size-00686",
 					      "range %u: offset outside the mapped range", i);
 				res = VK_ERROR_OUT_OF_HOST_MEMORY;
@@ -222,8 +228,8 @@ static VkResult vws_vk_check_ranges(struct vws_vk_device *vdev, uint32_t count,
 					      (unsigned long long)m->size);
 				res = VK_ERROR_OUT_OF_HOST_MEMORY;
 			}
-		} else if (r->offset < m->map_offset || r->size > map_end - m->map_offset ||
-			   r->offset - m->map_offset > map_end - m->map_offset - r->size) {
+		} else if (r->offset < map_offset || r->size > map_end - map_offset ||
+			   r->offset - map_offset > map_end - map_offset - r->size) {
 			vws_vk_report(vdev, "VUID-VkMappedMemoryRange-size-00685",
 				      "range %u: [%llu, +%llu) outside the mapped range", i,
 				      (unsigned long long)r->offset, (unsigned long long)r->size);
@@ -235,7 +241,6 @@ static VkResult vws_vk_check_ranges(struct vws_vk_device *vdev, uint32_t count,
 			res = VK_ERROR_OUT_OF_HOST_MEMORY;
 		}
 	}
-	pthread_mutex_unlock(&vdev->lock);
 	/* Release builds: the memory is coherent, nothing was at stake. */
 	return vdev->debug ? res : VK_SUCCESS;
 }

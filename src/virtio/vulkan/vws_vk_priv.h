@@ -17,12 +17,26 @@ struct vws_vk_memory {
 	bool host_object;                  /* destroy_memory owed at free */
 	VkExternalMemoryHandleTypeFlags export_types;
 	bool imported;
-	/* vkMapMemory state (the kernel mapping itself is the winsys's) */
-	bool mapped;
+	/* What the memory counts against its heap (vws_vk_device.heap_usage):
+	 * its size, charged at allocation, or (memory in the host-visible
+	 * window) the winsys's account of its blob (vws_bo_set_account),
+	 * charged once the kernel holds its range. */
+	bool accounted;                    /* the blob's account; else size */
+	/* vkMapMemory state (the kernel mapping itself is the winsys's):
+	 * VWS_VK_UNMAPPED -> BUSY (one compare-and-swap claims a map or an
+	 * unmap) -> MAPPED / UNMAPPED. The fields below are written while
+	 * BUSY and read after seeing MAPPED (acquire), no lock. */
+	uint32_t map_state;
 	bool placed;
 	VkDeviceSize map_offset, map_size;
 	void *placed_addr;
-	struct vws_vk_memory *prev, *next; /* the device's list, for budgets */
+	struct vws_vk_memory *prev, *next; /* the device's list (lock) */
+};
+
+enum {
+	VWS_VK_UNMAPPED,
+	VWS_VK_MAP_BUSY,
+	VWS_VK_MAPPED,
 };
 
 struct vws_vk_device {
@@ -35,8 +49,11 @@ struct vws_vk_device {
 	bool debug;
 	VkAllocationCallbacks alloc;
 	bool have_alloc;
-	pthread_mutex_t lock;              /* the list and map state */
+	pthread_mutex_t lock;              /* the list of memories only */
 	struct vws_vk_memory *memories;
+	/* Bytes each heap holds, updated with atomic adds (allocation, free,
+	 * and the winsys for window memory): vkGetMemoryBudget reads them. */
+	uint64_t heap_usage[VK_MAX_MEMORY_HEAPS];
 	uint64_t reports;
 };
 

@@ -110,9 +110,10 @@ struct vws_backend_ops {
 	/* Creates one blob exactly as requested (no policy here). */
 	int (*bo_create)(struct vws_device *dev, const struct vws_blob_request *req,
 			 struct vws_blob_desc *out);
-	/* Drops the backend's reference (GEM_CLOSE). Called with the table
-	 * lock held, after the slot was cleared and every mapping unmapped, so
-	 * an import racing with it cannot see a half-closed object. With
+	/* Drops the backend's reference (GEM_CLOSE). Called with no lock
+	 * held, after every mapping was unmapped, while the object is marked
+	 * closing in the table (an import given its key waits until it is
+	 * gone, then asks again: vws_bo.c). With
 	 * handle and res_id 0, the key bo_create returned turned out to be a
 	 * live object's (a protocol error): release only backend_data and
 	 * backend_ptr, never the key. */
@@ -127,19 +128,27 @@ struct vws_backend_ops {
 	 * even if the mmap fails. */
 	int (*bo_map)(struct vws_device *dev, struct vws_bo *bo, void *fixed_addr,
 		      void **out);
+	/* The transport's host mapping of a deferred object without a CPU
+	 * mapping (the fixed kernel's MAP ioctl): asked only when the probe
+	 * found a kernel that validates hints (VWS_HINT_VALIDATED), for an
+	 * export. Calls vws_stats_bo_held() when the range is reserved.
+	 * NULL: the shared code maps instead. map_lock held. */
+	int (*bo_reserve)(struct vws_device *dev, struct vws_bo *bo);
 	/* New dma-buf fd (O_CLOEXEC, read/write) for the object; the shared
-	 * code has already forced the deferred mapping when needed. */
+	 * code has already forced the deferred host mapping when needed
+	 * (bo_reserve, or bo_map). */
 	int (*bo_export)(struct vws_device *dev, struct vws_bo *bo, int *fd);
-	/* fd -> table key. Called with the table lock held. The same buffer
-	 * imported twice gives the same key; the backend must not count
-	 * references (the shared code does). */
+	/* fd -> table key. Called with the import lock held (imports are
+	 * serialised), not the table lock. The same buffer imported twice
+	 * gives the same key; the backend must not count references (the
+	 * shared code does). */
 	int (*bo_import)(struct vws_device *dev, int fd, uint32_t *handle);
 	/* Describes an imported key (res id, size, blob_mem); fd is the
-	 * dma-buf it came from (for its size). Table lock held. */
+	 * dma-buf it came from (for its size). Import lock held. */
 	int (*bo_query)(struct vws_device *dev, uint32_t handle, int fd,
 			struct vws_blob_desc *out);
 	/* Drops a key returned by bo_import that never became an object
-	 * (query failed, size check failed). Table lock held. */
+	 * (query failed, size check failed). Import lock held. */
 	void (*bo_import_abort)(struct vws_device *dev, uint32_t handle);
 	/* Waits until the host is done with the object; nowait: -EBUSY. */
 	int (*bo_wait)(struct vws_device *dev, struct vws_bo *bo, bool nowait);

@@ -6,9 +6,13 @@
  * CONTEXT_INIT fails with -EEXIST after that.
  */
 #include <errno.h>
+#include <linux/futex.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "drm-uapi/virtgpu_drm.h"
 #include "vws_priv.h"
@@ -146,6 +150,7 @@ static int vws_context_setup(struct vws_device *dev, const struct vws_device_cre
 
 static void vws_probe(struct vws_device *dev)
 {
+	dev->blob_ok = vws_param_on(dev, VIRTGPU_PARAM_RESOURCE_BLOB);
 	dev->info.hint_support = VWS_HINT_NONE;
 	if (!vws_param_on(dev, VIRTGPU_PARAM_RESOURCE_BLOB)) {
 		snprintf(dev->hint_reason, sizeof(dev->hint_reason),
@@ -159,17 +164,58 @@ static void vws_probe(struct vws_device *dev)
 				      sizeof(dev->hint_reason));
 	}
 	dev->info.hint_reason = dev->hint_reason;
+	dev->hint_ok = dev->info.defer_policy == VWS_DEFER_ALWAYS ||
+		       (dev->info.defer_policy == VWS_DEFER_AUTO &&
+			dev->info.hint_support == VWS_HINT_VALIDATED);
 	vws_log(dev, VWS_DEBUG_INIT, "hint support %s: %s",
 		vws_hint_support_name(dev->info.hint_support), dev->hint_reason);
 }
 
-static void vws_device_destroy(struct vws_device *dev)
+void vws_spin_lock_slow(_Atomic uint32_t *l)
+{
+	unsigned spins = 0;
+
+	do {
+		while (atomic_load_explicit(l, memory_order_relaxed)) {
+			if (++spins % 64 == 0)
+				sched_yield(); /* the holder may be preempted */
+		}
+	} while (atomic_exchange_explicit(l, 1, memory_order_acquire));
+}
+
+static long vws_futex(_Atomic uint32_t *addr, int op, uint32_t val)
+{
+	return syscall(SYS_futex, addr, op | FUTEX_PRIVATE_FLAG, val, NULL, NULL, 0);
+}
+
+void vws_mtx_lock_slow(_Atomic uint32_t *m, uint32_t c)
+{
+	/* c: what the fast path's compare-and-swap found (1 or 2). From here
+	 * the word says 2 while we may sleep, so the holder's unlock wakes. */
+	if (c != 2)
+		c = atomic_exchange_explicit(m, 2, memory_order_acquire);
+	while (c != 0) {
+		vws_futex(m, FUTEX_WAIT, 2);
+		c = atomic_exchange_explicit(m, 2, memory_order_acquire);
+	}
+}
+
+void vws_mtx_unlock_slow(_Atomic uint32_t *m)
+{
+	/* it was 2: someone may sleep */
+	atomic_store_explicit(m, 0, memory_order_release);
+	vws_futex(m, FUTEX_WAKE, 1);
+}
+
+void vws_device_destroy(struct vws_device *dev)
 {
 	if (dev->ops && dev->backend)
 		dev->ops->close(dev);
 	vws_table_fini(dev);
-	pthread_mutex_destroy(&dev->table_lock);
-	pthread_mutex_destroy(&dev->stats_lock);
+	pthread_mutex_destroy(&dev->close_lock);
+	pthread_cond_destroy(&dev->close_cond);
+	pthread_mutex_destroy(&dev->import_lock);
+	vws_stats_fini(dev);
 	free(dev);
 }
 
@@ -185,8 +231,10 @@ int vws_device_create(const struct vws_device_create_info *ci, struct vws_device
 	if (!dev)
 		return -ENOMEM;
 	atomic_init(&dev->refcount, 1);
-	pthread_mutex_init(&dev->table_lock, NULL);
-	pthread_mutex_init(&dev->stats_lock, NULL);
+	pthread_mutex_init(&dev->close_lock, NULL);
+	pthread_cond_init(&dev->close_cond, NULL);
+	pthread_mutex_init(&dev->import_lock, NULL);
+	vws_stats_init(dev);
 	dev->debug = vws_debug_parse(getenv("VWS_DEBUG"));
 	dev->info.defer_policy_source = dev->policy_source;
 	dev->info.hint_reason = dev->hint_reason;

@@ -272,6 +272,7 @@ const struct vws_backend_ops vws_kernel_backend_ops = {
 	.bo_create = vws_kernel_bo_create,
 	.bo_close = vws_kernel_bo_close,
 	.bo_map = vws_kernel_bo_map,
+	.bo_reserve = vws_kernel_bo_reserve,
 	.bo_export = vws_kernel_bo_export,
 	.bo_import = vws_kernel_bo_import,
 	.bo_query = vws_kernel_bo_query,

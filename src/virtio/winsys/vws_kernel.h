@@ -35,6 +35,7 @@ int vws_kernel_bo_create(struct vws_device *dev, const struct vws_blob_request *
 void vws_kernel_bo_close(struct vws_device *dev, struct vws_bo *bo);
 int vws_kernel_bo_map(struct vws_device *dev, struct vws_bo *bo, void *fixed_addr,
 		      void **out);
+int vws_kernel_bo_reserve(struct vws_device *dev, struct vws_bo *bo);
 int vws_kernel_bo_export(struct vws_device *dev, struct vws_bo *bo, int *fd);
 int vws_kernel_bo_import(struct vws_device *dev, int fd, uint32_t *handle);
 int vws_kernel_bo_query(struct vws_device *dev, uint32_t handle, int fd,

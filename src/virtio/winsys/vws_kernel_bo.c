@@ -75,38 +75,52 @@ void vws_kernel_bo_close(struct vws_device *dev, struct vws_bo *bo)
 		vws_log(dev, VWS_DEBUG_BO, "GEM_CLOSE %u: %s", bo->handle, strerror(-ret));
 }
 
+/* The MAP ioctl, once per object: the offset never changes. A kernel that
+ * validates hints (the review's fixes) does the deferred map in this ioctl
+ * and fails it when it cannot: the range is reserved now, whatever an mmap
+ * after it does (it can fail on its own: ENOMEM, vm.max_map_count). Linux
+ * 7.2 as merged only looks the offset up here and reserves in mmap. */
+static int vws_kernel_bo_offset(struct vws_device *dev, struct vws_shard *s, struct vws_bo *bo)
+{
+	struct drm_virtgpu_map m = { .handle = bo->handle };
+
+	if (bo->backend_data & VWS_KERNEL_OFFSET_VALID)
+		return 0;
+	vws_shard_add(dev, s, VWS_COUNT_MAP_IOCTLS, 1);
+	if (drmIoctl(vws_kernel(dev)->fd, DRM_IOCTL_VIRTGPU_MAP, &m))
+		return vws_kernel_err();
+	bo->backend_data = m.offset | VWS_KERNEL_OFFSET_VALID;
+	if (dev->info.hint_support == VWS_HINT_VALIDATED)
+		vws_stats_bo_held(dev, bo);
+	return 0;
+}
+
 int vws_kernel_bo_map(struct vws_device *dev, struct vws_bo *bo, void *fixed_addr,
 		      void **out)
 {
 	struct vws_kernel *k = vws_kernel(dev);
+	struct vws_shard *s = vws_shard(dev);
 	int flags = MAP_SHARED | (fixed_addr ? MAP_FIXED : 0);
 	void *p;
+	int ret;
 
 	if (bo->size > SIZE_MAX)
 		return -ENOMEM;
-	/* The offset never changes: one MAP ioctl per object, ever. */
-	if (!(bo->backend_data & VWS_KERNEL_OFFSET_VALID)) {
-		struct drm_virtgpu_map m = { .handle = bo->handle };
-
-		vws_stats_count(dev, VWS_STAT_MAP_IOCTL);
-		if (drmIoctl(k->fd, DRM_IOCTL_VIRTGPU_MAP, &m))
-			return vws_kernel_err();
-		bo->backend_data = m.offset | VWS_KERNEL_OFFSET_VALID;
-		/* A kernel that validates hints (the review's fixes) does the
-		 * deferred map in this ioctl and fails it when it cannot: the
-		 * range is reserved now, whatever the mmap below does (it can
-		 * fail on its own: ENOMEM, vm.max_map_count). Linux 7.2 as
-		 * merged only looks the offset up here and reserves in mmap. */
-		if (dev->info.hint_support == VWS_HINT_VALIDATED)
-			vws_stats_bo_held(dev, bo);
-	}
-	vws_stats_count(dev, VWS_STAT_MMAP);
+	ret = vws_kernel_bo_offset(dev, s, bo);
+	if (ret)
+		return ret;
+	vws_shard_add(dev, s, VWS_COUNT_MMAPS, 1);
 	p = mmap(fixed_addr, (size_t)bo->size, PROT_READ | PROT_WRITE, flags, k->fd,
 		 (off_t)(bo->backend_data & ~VWS_KERNEL_OFFSET_VALID));
 	if (p == MAP_FAILED)
 		return vws_kernel_err();
 	*out = p;
 	return 0;
+}
+
+int vws_kernel_bo_reserve(struct vws_device *dev, struct vws_bo *bo)
+{
+	return vws_kernel_bo_offset(dev, vws_shard(dev), bo);
 }
 
 int vws_kernel_bo_export(struct vws_device *dev, struct vws_bo *bo, int *fd)

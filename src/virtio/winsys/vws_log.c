@@ -56,7 +56,7 @@ static const char *vws_debug_tag(uint32_t flag)
 	return "debug";
 }
 
-void vws_log(const struct vws_device *dev, uint32_t flag, const char *fmt, ...)
+void vws_log_print(const struct vws_device *dev, uint32_t flag, const char *fmt, ...)
 {
 	char line[512];
 	va_list ap;

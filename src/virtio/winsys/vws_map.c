@@ -22,7 +22,8 @@ static bool vws_bo_has_mapping(struct vws_bo *bo)
 }
 
 /* The backend's map, after the region admission (map_lock held). */
-static int vws_bo_backend_map(struct vws_bo *bo, void *fixed_addr, void **out)
+static inline __attribute__((always_inline)) int
+vws_bo_backend_map(struct vws_bo *bo, void *fixed_addr, void **out)
 {
 	struct vws_device *dev = bo->dev;
 	int ret = vws_stats_region_admit(dev, bo);
@@ -31,13 +32,14 @@ static int vws_bo_backend_map(struct vws_bo *bo, void *fixed_addr, void **out)
 		return ret;
 	ret = dev->ops->bo_map(dev, bo, fixed_addr, out);
 	if (!ret && !vws_bo_has_mapping(bo))
-		vws_stats_bo_mapped(dev, bo);
+		vws_stats_bo_mapped(dev, vws_shard(dev), bo);
 	vws_stats_region_admit_end(dev, bo);
 	return ret;
 }
 
 /* map_lock held. */
-static int vws_bo_map_locked(struct vws_bo *bo, void **ptr, bool forced)
+static inline __attribute__((always_inline)) int
+vws_bo_map_locked(struct vws_bo *bo, void **ptr, bool forced)
 {
 	struct vws_device *dev = bo->dev;
 	void *p = atomic_load_explicit(&bo->map_ptr, memory_order_relaxed);
@@ -54,7 +56,7 @@ static int vws_bo_map_locked(struct vws_bo *bo, void **ptr, bool forced)
 		return ret;
 	}
 	if (forced)
-		vws_stats_add(dev, &dev->stats.forced_maps);
+		vws_count(dev, VWS_COUNT_FORCED_MAPS, 1);
 	/* Release: a thread that sees the pointer without the lock sees the
 	 * mapping complete. */
 	atomic_store_explicit(&bo->map_ptr, p, memory_order_release);
@@ -68,22 +70,38 @@ int vws_bo_map_cached(struct vws_bo *bo, void **ptr, bool forced)
 {
 	int ret;
 
-	pthread_mutex_lock(&bo->map_lock);
+	vws_mtx_lock(&bo->map_lock);
 	ret = vws_bo_map_locked(bo, ptr, forced);
-	pthread_mutex_unlock(&bo->map_lock);
+	vws_mtx_unlock(&bo->map_lock);
 	return ret;
 }
 
+/* What an export needs first, decided by the probe's result: a kernel
+ * that validates hints makes the host mapping in the MAP ioctl, so that
+ * ioctl alone (bo_reserve) does it and the CPU mapping waits for a real
+ * map; a kernel that ignores hints (Linux 7.2 as merged, v1) reserves the
+ * range only in mmap, so the object is mapped (the cached mapping). */
 int vws_bo_force_map(struct vws_bo *bo)
 {
+	struct vws_device *dev = bo->dev;
 	void *p;
 	int ret = 0;
 
-	pthread_mutex_lock(&bo->map_lock);
+	vws_mtx_lock(&bo->map_lock);
 	/* A placed mapping also made the kernel map it: nothing to force. */
-	if (bo->hinted && !bo->region_held)
-		ret = vws_bo_map_locked(bo, &p, true);
-	pthread_mutex_unlock(&bo->map_lock);
+	if (bo->hinted && !bo->region_held) {
+		if (dev->info.hint_support == VWS_HINT_VALIDATED && dev->ops->bo_reserve) {
+			ret = dev->ops->bo_reserve(dev, bo);
+			if (!ret)
+				vws_count(dev, VWS_COUNT_FORCED_MAPS, 1);
+			vws_log(dev, VWS_DEBUG_MAP, "handle %u: host mapping forced by export%s%s",
+				bo->handle, ret ? " failed: " : " (MAP ioctl, no mmap)",
+				ret ? strerror(-ret) : "");
+		} else {
+			ret = vws_bo_map_locked(bo, &p, true);
+		}
+	}
+	vws_mtx_unlock(&bo->map_lock);
 	return ret;
 }
 
@@ -93,7 +111,7 @@ int vws_bo_map(struct vws_bo *bo, void **ptr)
 
 	if (!bo || !ptr)
 		return -EINVAL;
-	vws_stats_add(bo->dev, &bo->dev->stats.map_calls);
+	vws_count(bo->dev, VWS_COUNT_MAP_CALLS, 1);
 	p = atomic_load_explicit(&bo->map_ptr, memory_order_acquire);
 	if (p) {
 		*ptr = p;
@@ -105,15 +123,15 @@ int vws_bo_map(struct vws_bo *bo, void **ptr)
 int vws_bo_map_placed(struct vws_bo *bo, void *addr)
 {
 	struct vws_device *dev;
-	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+	uint64_t page = vws_page_size();
 	void *p;
 	int ret;
 
 	if (!bo || !addr || ((uintptr_t)addr & (page - 1)))
 		return -EINVAL;
 	dev = bo->dev;
-	vws_stats_add(dev, &dev->stats.map_calls);
-	pthread_mutex_lock(&bo->map_lock);
+	vws_count(dev, VWS_COUNT_MAP_CALLS, 1);
+	vws_mtx_lock(&bo->map_lock);
 	if (bo->placed_ptr) {
 		ret = -EBUSY;
 		goto out;
@@ -127,7 +145,7 @@ int vws_bo_map_placed(struct vws_bo *bo, void *addr)
 	bo->placed_ptr = p;
 	vws_log(dev, VWS_DEBUG_MAP, "handle %u placed at %p", bo->handle, p);
 out:
-	pthread_mutex_unlock(&bo->map_lock);
+	vws_mtx_unlock(&bo->map_lock);
 	return ret;
 }
 
@@ -139,7 +157,7 @@ int vws_bo_unmap_placed(struct vws_bo *bo, bool reserve)
 	if (!bo)
 		return -EINVAL;
 	dev = bo->dev;
-	pthread_mutex_lock(&bo->map_lock);
+	vws_mtx_lock(&bo->map_lock);
 	if (!bo->placed_ptr) {
 		ret = -EINVAL;
 		goto out;
@@ -163,19 +181,6 @@ int vws_bo_unmap_placed(struct vws_bo *bo, bool reserve)
 	vws_log(dev, VWS_DEBUG_MAP, "handle %u placed mapping removed%s", bo->handle,
 		reserve ? " (range kept reserved)" : "");
 out:
-	pthread_mutex_unlock(&bo->map_lock);
+	vws_mtx_unlock(&bo->map_lock);
 	return ret;
-}
-
-/* Final unref, table_lock held, nobody else has the object. */
-void vws_bo_unmap_all(struct vws_bo *bo)
-{
-	void *p = atomic_load(&bo->map_ptr);
-
-	if (p)
-		munmap(p, bo->size);
-	if (bo->placed_ptr)
-		munmap(bo->placed_ptr, bo->size);
-	atomic_store(&bo->map_ptr, NULL);
-	bo->placed_ptr = NULL;
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "vws_priv.h"
+#include "vws_table.h"
 
 int vws_bo_export_fd(struct vws_bo *bo, int *fd)
 {
@@ -32,17 +33,19 @@ int vws_bo_export_fd(struct vws_bo *bo, int *fd)
 			strerror(-ret));
 		return ret;
 	}
-	vws_stats_add(dev, &dev->stats.exports);
+	vws_count(dev, VWS_COUNT_EXPORTS, 1);
 	vws_log(dev, VWS_DEBUG_EXPORT, "handle %u res %u exported as fd %d", bo->handle,
 		bo->res_id, *fd);
 	return 0;
 }
 
-/* Table lock held; the handle is not in the table. */
-static int vws_bo_import_new_locked(struct vws_device *dev, int fd, uint32_t handle,
-				    uint64_t expected_size, struct vws_bo **out)
+/* The handle is not in the table; import_lock held (no other import can
+ * be given it meanwhile, and no creation: the kernel holds it open). */
+static int vws_bo_import_new(struct vws_device *dev, int fd, uint32_t handle,
+			     uint64_t expected_size, struct vws_bo **out)
 {
 	struct vws_blob_desc desc;
+	struct vws_shard *s;
 	struct vws_bo *bo;
 	int ret;
 
@@ -58,19 +61,22 @@ static int vws_bo_import_new_locked(struct vws_device *dev, int fd, uint32_t han
 		ret = -EINVAL;
 		goto abort;
 	}
-	bo = vws_bo_alloc(dev, &desc);
+	s = vws_shard(dev);
+	bo = vws_bo_alloc(dev, s, &desc);
 	if (!bo) {
 		ret = -ENOMEM;
 		goto abort;
 	}
 	bo->imported = true;
+	vws_spin_lock(&dev->table_lock);
 	ret = vws_table_insert_locked(dev, bo);
+	vws_spin_unlock(&dev->table_lock);
 	if (ret) {
-		vws_bo_free(bo);
+		vws_bo_free(s, bo);
 		goto abort;
 	}
-	vws_device_ref(dev);
-	vws_stats_bo_added(dev, bo);
+	vws_device_get(dev);
+	vws_stats_bo_added(dev, s, bo);
 	vws_log(dev, VWS_DEBUG_IMPORT, "fd %d: new object handle %u res %u mem %u size %llu",
 		fd, bo->handle, bo->res_id, bo->blob_mem, (unsigned long long)bo->size);
 	*out = bo;
@@ -89,17 +95,50 @@ int vws_bo_import_fd(struct vws_device *dev, int fd, uint64_t expected_size,
 
 	if (!dev || fd < 0 || !out)
 		return -EINVAL;
-	pthread_mutex_lock(&dev->table_lock);
-	ret = dev->ops->bo_import(dev, fd, &handle);
-	if (ret) {
-		pthread_mutex_unlock(&dev->table_lock);
-		vws_log(dev, VWS_DEBUG_IMPORT, "fd %d: import failed: %s", fd, strerror(-ret));
-		return ret;
+	pthread_mutex_lock(&dev->import_lock);
+	for (;;) {
+		uint64_t closes = atomic_load(&dev->closes);
+
+		ret = dev->ops->bo_import(dev, fd, &handle);
+		if (ret) {
+			pthread_mutex_unlock(&dev->import_lock);
+			vws_log(dev, VWS_DEBUG_IMPORT, "fd %d: import failed: %s", fd,
+				strerror(-ret));
+			return ret;
+		}
+		vws_spin_lock(&dev->table_lock);
+		bo = vws_table_lookup_locked(dev, handle);
+		if (atomic_load(&dev->closes) != closes) {
+			/* a close finished while the kernel answered: the
+			 * handle may be the one it closed */
+			vws_spin_unlock(&dev->table_lock);
+			continue;
+		}
+		if (!bo || !bo->closing)
+			break;
+		vws_spin_unlock(&dev->table_lock);
+		/* The handle of an object being destroyed: the kernel's answer
+		 * may be the handle about to be closed. Once it is, ask again. */
+		atomic_fetch_add(&dev->close_waiters, 1);
+		pthread_mutex_lock(&dev->close_lock);
+		for (;;) {
+			bool closing;
+
+			vws_spin_lock(&dev->table_lock);
+			bo = vws_table_lookup_locked(dev, handle);
+			closing = bo && bo->closing;
+			vws_spin_unlock(&dev->table_lock);
+			if (!closing)
+				break;
+			pthread_cond_wait(&dev->close_cond, &dev->close_lock);
+		}
+		pthread_mutex_unlock(&dev->close_lock);
+		atomic_fetch_sub(&dev->close_waiters, 1);
 	}
-	bo = vws_table_lookup_locked(dev, handle);
 	if (!bo) {
-		ret = vws_bo_import_new_locked(dev, fd, handle, expected_size, &bo);
-		pthread_mutex_unlock(&dev->table_lock);
+		vws_spin_unlock(&dev->table_lock);
+		ret = vws_bo_import_new(dev, fd, handle, expected_size, &bo);
+		pthread_mutex_unlock(&dev->import_lock);
 		if (ret)
 			return ret;
 	} else {
@@ -107,7 +146,8 @@ int vws_bo_import_fd(struct vws_device *dev, int fd, uint64_t expected_size,
 		 * dropped right now (that unref will back off). */
 		if (atomic_fetch_add(&bo->refcount, 1) == 0)
 			bo->revivals++;
-		pthread_mutex_unlock(&dev->table_lock);
+		vws_spin_unlock(&dev->table_lock);
+		pthread_mutex_unlock(&dev->import_lock);
 		if (expected_size > bo->size) {
 			vws_log(dev, VWS_DEBUG_IMPORT, "fd %d: object has %llu bytes, %llu expected",
 				fd, (unsigned long long)bo->size,
@@ -117,7 +157,7 @@ int vws_bo_import_fd(struct vws_device *dev, int fd, uint64_t expected_size,
 		}
 		vws_log(dev, VWS_DEBUG_IMPORT, "fd %d: known object handle %u", fd, bo->handle);
 	}
-	vws_stats_add(dev, &dev->stats.imports);
+	vws_count(dev, VWS_COUNT_IMPORTS, 1);
 	*out = bo;
 	return 0;
 }

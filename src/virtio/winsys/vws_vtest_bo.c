@@ -122,26 +122,32 @@ int vws_vtest_bo_export(struct vws_device *dev, struct vws_bo *bo, int *fd)
 
 /* The server cannot take an fd back, so only fds this device exported
  * (dups of an object's fd: same file) can be imported; anything else is
- * foreign, -ENODEV as the kernel says for another driver's dma-buf. Table
- * lock held, so every object in the table has its fd open. */
+ * foreign, -ENODEV as the kernel says for another driver's dma-buf. The
+ * table lock is taken: every live (not closing) object in the table has
+ * its fd open. */
 int vws_vtest_bo_import(struct vws_device *dev, int fd, uint32_t *handle)
 {
 	struct stat want, st;
 	struct vws_bo *bo;
 	uint32_t pos = 0;
+	int ret = -ENODEV;
 
 	if (fstat(fd, &want))
 		return -errno;
+	vws_spin_lock(&dev->table_lock);
 	while ((bo = vws_table_next_locked(dev, &pos))) {
 		if (fstat(vws_vtest_bo_fd(bo), &st))
 			continue;
 		if (st.st_dev == want.st_dev && st.st_ino == want.st_ino) {
 			*handle = bo->handle;
-			return 0;
+			ret = 0;
+			break;
 		}
 	}
-	vws_log(dev, VWS_DEBUG_IMPORT, "vtest: fd %d is not an object of this device", fd);
-	return -ENODEV;
+	vws_spin_unlock(&dev->table_lock);
+	if (ret)
+		vws_log(dev, VWS_DEBUG_IMPORT, "vtest: fd %d is not an object of this device", fd);
+	return ret;
 }
 
 /* Never reached: import only returns keys that are in the table. */
