@@ -13,7 +13,19 @@
 # the server dies with the process that started it.
 #
 # Settings: VWS_HOST_ICD (lavapipe's ICD json), VWS_HOST_TIMEOUT (seconds
-# to wait for the socket, default 30), VWS_HOST_PIDNS=0 (no PID namespace).
+# to wait for the socket, default 30), VWS_HOST_PIDNS=0 (no PID namespace);
+# VWS_HOST_LIBPATH and VWS_HOST_PRELOAD (the server's LD_LIBRARY_PATH and
+# LD_PRELOAD), VWS_HOST_SHM (VKR_SHM_HOST_VISIBLE, default 1). host_use
+# sets them for one of the two hosts:
+#
+#   host_use shm [BUILD]      Debian's lavapipe (22.3); host-visible memory
+#                             is shm the renderer owns (our patch, on)
+#   host_use udmabuf BUILD    backports' lavapipe (25.0.7, unpacked by
+#                             scripts/venus-stock.sh) over the model of the
+#                             host's /dev/udmabuf (BUILD's
+#                             libvgshim-udmabuf.so): the driver exports its
+#                             host-visible memory as dma-bufs itself (patch
+#                             off), and Venus offers its guests dma-buf export
 #
 # Lifetime: the server runs under setpriv --pdeathsig KILL, so it is killed
 # when the starting shell dies, even by SIGKILL. Where a PID namespace can
@@ -118,6 +130,35 @@ _host_trap_install() {
 	done
 }
 
+host_use() {
+	local kind=${1:-} build=${2:-$_vws_host_root/build-gcc}
+	local stock=$_vws_host_root/build-venus/stock
+	case $kind in
+	shm)
+		unset VWS_HOST_ICD VWS_HOST_LIBPATH VWS_HOST_PRELOAD
+		export VWS_HOST_SHM=1
+		;;
+	udmabuf)
+		bash "$_vws_host_root/scripts/venus-stock.sh" >/dev/null || {
+			echo "host: backports' lavapipe unavailable (scripts/venus-stock.sh)" >&2
+			return 1
+		}
+		[ -f "$build/src/virtio/shim/libvgshim-udmabuf.so" ] || {
+			echo "host: no $build/src/virtio/shim/libvgshim-udmabuf.so (ninja -C $build)" >&2
+			return 1
+		}
+		export VWS_HOST_ICD=$stock/lvp_icd.json
+		export VWS_HOST_LIBPATH=$stock/root/usr/lib/x86_64-linux-gnu
+		export VWS_HOST_PRELOAD=$build/src/virtio/shim/libvgshim-udmabuf.so
+		export VWS_HOST_SHM=0
+		;;
+	*)
+		echo "host: host_use shm|udmabuf [BUILD]" >&2
+		return 2
+		;;
+	esac
+}
+
 host_start() {
 	local server=${1:-$_vws_host_root/build-host/prefix/bin/virgl_test_server}
 	local icd=${VWS_HOST_ICD:-/usr/share/vulkan/icd.d/lvp_icd.x86_64.json}
@@ -150,7 +191,9 @@ host_start() {
 	# stdbuf: its log is written by line, so a killed server loses nothing.
 	env -u LD_PRELOAD -u LD_LIBRARY_PATH -u VK_DRIVER_FILES -u VK_ADD_DRIVER_FILES \
 		-u VN_DEBUG -u VTEST_SOCKET_NAME \
-		VK_ICD_FILENAMES="$icd" VKR_SHM_HOST_VISIBLE=1 \
+		VK_ICD_FILENAMES="$icd" VKR_SHM_HOST_VISIBLE="${VWS_HOST_SHM:-1}" \
+		${VWS_HOST_LIBPATH:+LD_LIBRARY_PATH="$VWS_HOST_LIBPATH"} \
+		${VWS_HOST_PRELOAD:+LD_PRELOAD="$VWS_HOST_PRELOAD"} \
 		"${wrap[@]}" stdbuf -oL -eL "$server" --venus --use-egl-surfaceless \
 		--socket-path="$dir/vtest.sock" </dev/null >"$dir/server.log" 2>&1 &
 	pid=$!

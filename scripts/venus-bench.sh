@@ -7,7 +7,8 @@
 # Venus", holds the last results.
 #
 #   scripts/venus-bench.sh [--runs N] [--kernel GEN] [--defer POLICY]
-#                          [--latency-us US] [--quick] [--json]
+#                          [--latency-us US] [--host udmabuf|shm]
+#                          [--quick] [--json]
 #                          [-- VK-MEMBENCH OPTIONS]
 #
 #   runs        alternations of the two drivers (default 3)
@@ -15,6 +16,9 @@
 #   defer       Venus-on-vws's policy (default auto)
 #   latency-us  the model's host answer latency, VGSHIM_MAP_LATENCY_US
 #               (default 0: the real host's own time only)
+#   host        the real host (scripts/vk-run.sh --host); default udmabuf,
+#               whose driver lets Venus export dma-bufs, so the exportable
+#               memory of the region figures exists
 #   quick       one alternation of a small workload (the test stage's run)
 #
 # The latency figure of a driver is the median over its runs of each run's
@@ -22,15 +26,16 @@
 # ran (whatever the targets say), 1 otherwise, 2 on a usage error.
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-runs=3 kernel=fixed defer=auto latency=0 json=0
+runs=3 kernel=fixed defer=auto latency=0 json=0 host=udmabuf
 bench_args=(--count 32 --rounds 5 --cached 20 --plain 32 --exportable 16 --map-percent 25)
-usage() { sed -n '8,21p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '8,25p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--runs) runs=${2:-}; shift 2 || usage ;;
 	--kernel) kernel=${2:-}; shift 2 || usage ;;
 	--defer) defer=${2:-}; shift 2 || usage ;;
 	--latency-us) latency=${2:-}; shift 2 || usage ;;
+	--host) host=${2:-}; shift 2 || usage ;;
 	--quick) runs=1 bench_args=(--count 8 --rounds 2 --cached 5 --plain 16 --exportable 8 --map-percent 25); shift ;;
 	--json) json=1; shift ;;
 	--) shift; bench_args+=("$@"); break ;;
@@ -52,7 +57,7 @@ for i in $(seq 1 "$runs"); do
 	for drv in stock vws; do
 		echo "venus-bench: run $i of $runs, $drv" >&2
 		if ! VGSHIM_MAP_LATENCY_US=$latency timeout -k 5 "$T" bash "$ROOT/scripts/vk-run.sh" \
-			--driver "$drv" --kernel "$kernel" --defer "$defer" -- \
+			--driver "$drv" --kernel "$kernel" --defer "$defer" --host "$host" -- \
 			"$bench" "${bench_args[@]}" --json >"$work/$drv.$i.json" 2>"$work/$drv.$i.err"; then
 			echo "venus-bench: $drv failed:" >&2
 			tail -5 "$work/$drv.$i.err" >&2
@@ -61,9 +66,9 @@ for i in $(seq 1 "$runs"); do
 	done
 done
 
-python3 - "$work" "$runs" "$kernel" "$defer" "$latency" "$json" "${bench_args[*]}" <<'EOF'
+python3 - "$work" "$runs" "$kernel" "$defer" "$latency" "$json" "${bench_args[*]}" "$host" <<'EOF'
 import json, statistics, sys
-work, runs, kernel, defer, latency, as_json, args = sys.argv[1:]
+work, runs, kernel, defer, latency, as_json, args, host = sys.argv[1:]
 runs = int(runs)
 res = {d: [json.loads(open(f"{work}/{d}.{i}.json").read().splitlines()[-1])
            for i in range(1, runs + 1)] for d in ('stock', 'vws')}
@@ -97,7 +102,7 @@ targets = [
       ' (plain memory only: no dma-buf export on this host)'),
      vr['held_after_map_exportable'], held_ok),
 ]
-out = {'kernel': kernel, 'defer': defer, 'host_latency_us': int(latency), 'runs_per_driver': runs,
+out = {'kernel': kernel, 'defer': defer, 'host': host, 'host_latency_us': int(latency), 'runs_per_driver': runs,
        'membench_args': args, 'device': first['device'], 'size': first['size'],
        'size_rounded': first['size_rounded'], 'latency': lat, 'region': reg,
        'targets': [{'target': t, 'value': v, 'met': m} for t, v, m in targets],
@@ -106,7 +111,7 @@ if as_json == '1':
     print(json.dumps(out, indent=1))
     sys.exit(0)
 print(f"# stock Venus vs Venus-on-vws: kernel model ({kernel}), vws policy {defer}, "
-      f"host latency {latency} us, {runs} run(s) each, vk-membench {args}")
+      f"host {host}, host latency {latency} us, {runs} run(s) each, vk-membench {args}")
 print(f"# {first['device']}, {first['count']} x {first['size']} bytes per round")
 print(f"{'':44s}{'stock':>12s}{'vws':>12s}{'vws/stock':>11s}")
 for key, label, unit in names:

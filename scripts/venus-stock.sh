@@ -5,6 +5,8 @@
 #
 #   build-venus/stock/root/            the unpacked packages
 #   build-venus/stock/virtio_icd.json  ICD json naming the unpacked driver
+#   build-venus/stock/lvp_icd.json     the same for the unpacked lavapipe (a
+#                                      host driver: scripts/host-lib.sh)
 #   build-venus/stock/env.sh           exports LD_LIBRARY_PATH (backports'
 #                                      libdrm) and VWS_VENUS_ICD, for clients
 #
@@ -50,7 +52,7 @@ pkgs+=("${extra[@]}")
 # have changed either (asking apt-cache costs seconds, and vk-run.sh asks
 # for every program it runs).
 if [ -f "$out/versions" ] && [ -f "$out/virtio_icd.json" ] && [ -f "$out/env.sh" ] &&
-	[ "$out/versions" -nt /var/lib/apt/lists ] &&
+	[ -f "$out/lvp_icd.json" ] && [ "$out/versions" -nt /var/lib/apt/lists ] &&
 	{ [ ! -e /var/lib/apt/lists/partial ] || [ "$out/versions" -nt /var/lib/apt/lists/partial ]; }; then
 	echo "$out/virtio_icd.json"
 	exit 0
@@ -75,7 +77,7 @@ fi
 
 lib=$(find "$out/root" -name libvulkan_virtio.so 2>/dev/null | head -1)
 if [ -n "$lib" ] && [ -f "$out/virtio_icd.json" ] && [ -f "$out/env.sh" ] &&
-	[ "$(cat "$out/versions" 2>/dev/null)" = "$want" ]; then
+	[ -f "$out/lvp_icd.json" ] && [ "$(cat "$out/versions" 2>/dev/null)" = "$want" ]; then
 	echo "$out/virtio_icd.json"
 	exit 0
 fi
@@ -95,7 +97,7 @@ unpack() {
 	done
 }
 
-rm -rf "$out/root" "$out/debs" "$out/versions" "$out/virtio_icd.json" "$out/env.sh"
+rm -rf "$out/root" "$out/debs" "$out/versions" "$out/virtio_icd.json" "$out/lvp_icd.json" "$out/env.sh"
 unpack "${pkgs[@]}"
 lib=$(find "$out/root" -name libvulkan_virtio.so | head -1)
 [ -n "$lib" ] || die "mesa-vulkan-drivers from $suite has no libvulkan_virtio.so"
@@ -160,6 +162,19 @@ cat > "$out/virtio_icd.json" <<EOF
     "ICD": {
         "api_version": "${api:-1.3.0}",
         "library_path": "$lib"
+    },
+    "file_format_version": "1.0.0"
+}
+EOF
+lvp=$(find "$out/root" -name libvulkan_lvp.so | head -1)
+[ -n "$lvp" ] || die "mesa-vulkan-drivers has no libvulkan_lvp.so"
+api=$(sed -n 's/.*"api_version": *"\([^"]*\)".*/\1/p' \
+	"$out/root/usr/share/vulkan/icd.d/lvp_icd.json" 2>/dev/null)
+cat > "$out/lvp_icd.json" <<EOF
+{
+    "ICD": {
+        "api_version": "${api:-1.3.0}",
+        "library_path": "$lvp"
     },
     "file_format_version": "1.0.0"
 }

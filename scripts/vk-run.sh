@@ -4,7 +4,7 @@
 #
 #   scripts/vk-run.sh [--driver stock|vws] [--transport model|vtest]
 #                     [--kernel legacy|v1|v2|fixed] [--defer auto|always|never]
-#                     [--hostmem SIZE] -- COMMAND [ARGS]
+#                     [--hostmem SIZE] [--host shm|udmabuf] -- COMMAND [ARGS]
 #
 #   driver    stock: Debian's unmodified Venus ICD (bookworm-backports 25.0.7);
 #             vws: Venus patched onto libvirtio-winsys (mesa/, scripts/mesa-build.sh)
@@ -13,6 +13,9 @@
 #   kernel    the model's generation (model transport only); default fixed
 #   defer     the winsys's policy for the defer-mapping hint (vws only); default auto
 #   hostmem   the model's host-visible region; default 256M
+#   host      shm: Debian's lavapipe, host-visible memory as shm (default);
+#             udmabuf: backports' lavapipe over the model of /dev/udmabuf,
+#             which exports dma-bufs (Venus offers external memory)
 #
 # Prints one line naming the stack, runs COMMAND with the loader pointed at the
 # chosen ICD and exits with COMMAND's status. The server it starts is stopped by
@@ -22,9 +25,9 @@
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 
-driver=stock transport=model kernel=fixed defer=auto hostmem=256M
+driver=stock transport=model kernel=fixed defer=auto hostmem=256M host=shm
 usage() {
-	sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 while [ $# -gt 0 ]; do
@@ -34,6 +37,7 @@ while [ $# -gt 0 ]; do
 	--kernel) kernel=${2:-}; shift 2 || usage ;;
 	--defer) defer=${2:-}; shift 2 || usage ;;
 	--hostmem) hostmem=${2:-}; shift 2 || usage ;;
+	--host) host=${2:-}; shift 2 || usage ;;
 	--) shift; break ;;
 	-h|--help) usage ;;
 	*) echo "vk-run: unknown option '$1'" >&2; usage ;;
@@ -44,6 +48,7 @@ case "$driver" in stock|vws) ;; *) echo "vk-run: --driver stock|vws" >&2; exit 2
 case "$transport" in model|vtest) ;; *) echo "vk-run: --transport model|vtest" >&2; exit 2 ;; esac
 case "$kernel" in legacy|v1|v2|fixed) ;; *) echo "vk-run: --kernel legacy|v1|v2|fixed" >&2; exit 2 ;; esac
 case "$defer" in auto|always|never) ;; *) echo "vk-run: --defer auto|always|never" >&2; exit 2 ;; esac
+case "$host" in shm|udmabuf) ;; *) echo "vk-run: --host shm|udmabuf" >&2; exit 2 ;; esac
 [[ "$hostmem" =~ ^[0-9]+[KMG]?$ ]] || { echo "vk-run: --hostmem SIZE (bytes, K, M or G)" >&2; exit 2; }
 
 log() { echo "vk-run: $*" >&2; }
@@ -87,7 +92,12 @@ esac
 server=$(quiet bash "$ROOT/scripts/host-build.sh") || { log "host renderer build failed"; exit 2; }
 # shellcheck disable=SC1091
 . "$ROOT/scripts/host-lib.sh"
+host_use "$host" "$build" || { log "host $host unavailable"; exit 2; }
 host_start "$server" || { log "host renderer did not start"; exit 2; }
+case "$host" in
+shm) host_name="lavapipe (Debian's), host-visible memory as shm" ;;
+udmabuf) host_name="lavapipe (backports') on the udmabuf model, host-visible memory as dma-bufs" ;;
+esac
 
 # What the program gets, and only the program.
 envs=(VK_ICD_FILENAMES="$icd")
@@ -109,7 +119,7 @@ model)
 esac
 [ "$driver" = vws ] && envs+=(VWS_DEFER="$defer")
 
-echo "vk-run: $drv_name -> $kern -> virglrenderer 1.1 vtest (pid $VWS_HOST_PID) -> lavapipe"
+echo "vk-run: $drv_name -> $kern -> virglrenderer 1.1 vtest (pid $VWS_HOST_PID) -> $host_name"
 
 # COMMAND runs as our child (stdin kept), so that a signal to this script
 # can end it and the server, by pid, before we go.

@@ -9,8 +9,9 @@
  *                [--loop] [--json]
  *
  * N buffers of BYTES (any size from 16) each are allocated; the first K (default all) are
- * mapped and used; E more are allocated exportable as dma-bufs and exported
- * without ever being mapped. --loop repeats allocate/map/use/free until a
+ * mapped and used; E more are allocated exportable as dma-bufs, exported
+ * without ever being mapped through Vulkan, filled by the GPU and read back
+ * through a CPU mapping of the dma-buf. --loop repeats allocate/map/use/free until a
  * command fails (tests kill the host under it) and prints "ready" once the
  * first round passed. The last line says what was done, so a test can
  * compare it with the kernel's counters.
@@ -24,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 #include <vulkan/vulkan.h>
 
@@ -306,22 +308,68 @@ static int vkr_buffer_use(struct vkr *v, struct vkr_buffer *b, uint32_t seed)
 	return bad;
 }
 
-static int vkr_export(struct vkr *v, struct vkr_buffer *b)
+/* The GPU fills the whole buffer with a word of its own, and the exported
+ * dma-buf, mapped by the CPU, must show it: the export is the memory, not a
+ * copy or an empty object, although the memory was never mapped. */
+static int vkr_export(struct vkr *v, struct vkr_buffer *b, uint32_t word)
 {
 	const VkMemoryGetFdInfoKHR gi = {
 		.sType = VK_STRUCTURE_TYPE_MEMORY_GET_FD_INFO_KHR,
 		.memory = b->memory,
 		.handleType = VK_EXTERNAL_MEMORY_HANDLE_TYPE_DMA_BUF_BIT_EXT,
 	};
-	int fd = -1;
+	const VkCommandBufferAllocateInfo cai = {
+		.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
+		.commandPool = v->pool,
+		.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
+		.commandBufferCount = 1,
+	};
+	const VkCommandBufferBeginInfo begin = {
+		.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
+		.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT,
+	};
+	const VkFenceCreateInfo fci = { .sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO };
+	const VkDeviceSize words = b->size / 4;
+	VkCommandBuffer cmd;
+	VkFence fence;
+	uint32_t *p;
+	int fd = -1, bad = 0;
 
 	VKR_CHECK(v->get_memory_fd(v->dev, &gi, &fd));
 	if (fd < 0) {
 		fprintf(stderr, "vk-roundtrip: vkGetMemoryFdKHR gave no fd\n");
 		return 1;
 	}
+	VKR_CHECK(vkAllocateCommandBuffers(v->dev, &cai, &cmd));
+	VKR_CHECK(vkBeginCommandBuffer(cmd, &begin));
+	vkCmdFillBuffer(cmd, b->buffer, 0, words * 4, word);
+	VKR_CHECK(vkEndCommandBuffer(cmd));
+	const VkSubmitInfo si = {
+		.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO,
+		.commandBufferCount = 1,
+		.pCommandBuffers = &cmd,
+	};
+	VKR_CHECK(vkCreateFence(v->dev, &fci, NULL, &fence));
+	VKR_CHECK(vkQueueSubmit(v->queue, 1, &si, fence));
+	VKR_CHECK(vkWaitForFences(v->dev, 1, &fence, VK_TRUE, 60ull * 1000000000ull));
+	p = mmap(NULL, (size_t)b->size, PROT_READ, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED) {
+		fprintf(stderr, "vk-roundtrip: mmap of the exported dma-buf: %s\n", strerror(errno));
+		bad = 1;
+	} else {
+		for (VkDeviceSize i = 0; i < words && bad < 4; i++) {
+			if (p[i] != word) {
+				fprintf(stderr, "vk-roundtrip: exported word %llu is 0x%08x, want 0x%08x\n",
+					(unsigned long long)i, p[i], word);
+				bad++;
+			}
+		}
+		munmap(p, (size_t)b->size);
+	}
+	vkDestroyFence(v->dev, fence, NULL);
+	vkFreeCommandBuffers(v->dev, v->pool, 1, &cmd);
 	close(fd);
-	return 0;
+	return bad;
 }
 
 static bool vkr_arg_u64(const char *s, uint64_t *out)
@@ -383,7 +431,7 @@ int main(int argc, char **argv)
 		for (uint64_t i = 0; i < nmap; i++)
 			bad += vkr_buffer_use(&v, &bufs[i], (uint32_t)(rounds * nbuf + i + 1));
 		for (uint64_t i = 0; i < nexport; i++)
-			bad += vkr_export(&v, &bufs[nbuf + i]);
+			bad += vkr_export(&v, &bufs[nbuf + i], 0x5e000000u + (uint32_t)(rounds * nexport + i));
 		for (uint64_t i = 0; i < nbuf + nexport; i++)
 			vkr_buffer_destroy(&v, &bufs[i]);
 		if (loop && !rounds++) {

@@ -266,6 +266,9 @@ int vgshim_config_from_env(struct vgshim_config *cfg)
 			continue;
 		memcpy(name, *e, len);
 		name[len] = 0;
+		/* the host's udmabuf model reads these (libvgshim-udmabuf.so) */
+		if (!strncmp(name, "VGSHIM_UDMABUF_", 15))
+			continue;
 		for (size_t i = 0; i < sizeof(vgshim_env_names) / sizeof(vgshim_env_names[0]); i++)
 			known |= !strcmp(name, vgshim_env_names[i]);
 		if (known)
