@@ -6,9 +6,12 @@
 #                          [--run-timeout S] [--compare REF.results] PATTERN...
 #
 #   --reference   the host's driver itself: lavapipe through the loader
-#                 (VK_ICD_FILENAMES=$VWS_HOST_ICD, default lavapipe's json)
-#   VK-RUN OPTIONS --driver, --transport, --kernel, --defer, --hostmem: the
-#                 stack, as scripts/vk-run.sh takes them (its defaults)
+#                 (VK_ICD_FILENAMES=$VWS_HOST_ICD, default lavapipe's json;
+#                 with --host udmabuf, backports' lavapipe over the udmabuf
+#                 model, as that host's server runs it)
+#   VK-RUN OPTIONS --driver, --transport, --kernel, --defer, --hostmem,
+#                 --host: the stack, as scripts/vk-run.sh takes them (its
+#                 defaults)
 #   --name        the stack's name in files and lines (default from options)
 #   --out         where the logs go (default build-conformance)
 #   --case-timeout  seconds a case may take (default 60); --start-timeout
@@ -30,11 +33,11 @@ set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 LVP_ICD=${VWS_HOST_ICD:-/usr/share/vulkan/icd.d/lvp_icd.x86_64.json}
 
-reference=0 name= out=$ROOT/build-conformance compare=
+reference=0 name= out=$ROOT/build-conformance compare= host=shm
 case_timeout=60 start_timeout=120 run_timeout=0
 vkopts=() patterns=()
 usage() {
-	sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 need() { [ $# -ge 2 ] || usage; }
@@ -42,6 +45,7 @@ while [ $# -gt 0 ]; do
 	case "$1" in
 	--reference) reference=1; shift ;;
 	--driver|--transport|--kernel|--defer|--hostmem) need "$@"; vkopts+=("$1" "$2"); shift 2 ;;
+	--host) need "$@"; host=$2; vkopts+=("$1" "$2"); shift 2 ;;
 	--name) need "$@"; name=$2; shift 2 ;;
 	--out) need "$@"; out=$2; shift 2 ;;
 	--case-timeout) need "$@"; case_timeout=$2; shift 2 ;;
@@ -55,8 +59,14 @@ while [ $# -gt 0 ]; do
 	esac
 done
 [ ${#patterns[@]} -gt 0 ] || { echo "conformance: no case pattern" >&2; usage; }
-[ $reference = 1 ] && [ ${#vkopts[@]} -gt 0 ] &&
-	{ echo "conformance: --reference takes no stack options" >&2; exit 2; }
+# the reference takes only the host (which lavapipe)
+if [ $reference = 1 ]; then
+	refopts=()
+	[ "$host" != shm ] && refopts=(--host "$host")
+	[ "${vkopts[*]}" = "${refopts[*]}" ] ||
+		{ echo "conformance: --reference takes no stack options but --host" >&2; exit 2; }
+fi
+case "$host" in shm|udmabuf) ;; *) echo "conformance: --host shm|udmabuf" >&2; exit 2 ;; esac
 for t in "$case_timeout" "$start_timeout" "$run_timeout"; do
 	[[ "$t" =~ ^[0-9]+$ ]] || { echo "conformance: timeouts are whole seconds" >&2; exit 2; }
 done
@@ -67,6 +77,7 @@ done
 if [ -z "$name" ]; then
 	if [ $reference = 1 ]; then
 		name=reference
+		[ "$host" = shm ] || name+=-$host
 	else
 		declare -A o=([--driver]=stock [--transport]=model [--kernel]=fixed [--defer]=auto [--hostmem]=256M)
 		for ((i = 0; i < ${#vkopts[@]}; i += 2)); do o[${vkopts[i]}]=${vkopts[i + 1]}; done
@@ -74,6 +85,7 @@ if [ -z "$name" ]; then
 		[ "${o[--transport]}" = model ] && name+=-${o[--kernel]}
 		[ "${o[--driver]}" = vws ] && name+=-${o[--defer]}
 		[ "${o[--transport]}" = model ] && [ "${o[--hostmem]}" != 256M ] && name+=-${o[--hostmem]}
+		[ "$host" = shm ] || name+=-$host
 	fi
 fi
 [[ "$name" =~ ^[A-Za-z0-9._-]+$ ]] || { echo "conformance: bad --name '$name'" >&2; exit 2; }
@@ -138,9 +150,19 @@ awk '!seen[$0]++' "$tmp/all" > "$list"
 
 # --- the stack ----------------------------------------------------------------
 if [ $reference = 1 ]; then
+	refenv=()
+	if [ "$host" = udmabuf ]; then
+		# the driver as that host's server runs it (scripts/host-lib.sh)
+		# shellcheck disable=SC1091
+		. "$ROOT/scripts/host-lib.sh"
+		host_use udmabuf "${VWS_BUILD_DIR:-$ROOT/build-gcc}" || exit 2
+		LVP_ICD=$VWS_HOST_ICD
+		refenv=(LD_LIBRARY_PATH="$VWS_HOST_LIBPATH" LD_PRELOAD="$VWS_HOST_PRELOAD")
+	fi
 	[ -r "$LVP_ICD" ] || { echo "conformance: no lavapipe ICD json at $LVP_ICD" >&2; exit 2; }
-	wrap=(env -u LD_PRELOAD -u VK_DRIVER_FILES -u VK_ADD_DRIVER_FILES VK_ICD_FILENAMES="$LVP_ICD")
-	echo "conformance: $name: lavapipe through the loader ($LVP_ICD), $(wc -l < "$list") cases" >&2
+	wrap=(env -u LD_PRELOAD -u VK_DRIVER_FILES -u VK_ADD_DRIVER_FILES VK_ICD_FILENAMES="$LVP_ICD"
+	      "${refenv[@]}")
+	echo "conformance: $name: lavapipe through the loader ($LVP_ICD${refenv:+, udmabuf model}), $(wc -l < "$list") cases" >&2
 else
 	# Build (or check) everything the stack needs once, outside the case
 	# timeouts: vk-run.sh with a command that does nothing.
@@ -161,6 +183,8 @@ stats=()
 rm -f "$out/$name".{qpa,results,summary,log,stats,diff,cmd}
 # How to run this again (NAME.cmd, for tables of results)
 {
+	# the model's device parameters set for this run come first
+	env | grep -E '^VGSHIM_PARAM_[A-Z_]+=' | sort | tr '\n' ' '
 	printf 'scripts/conformance.sh'
 	[ $reference = 1 ] && printf ' --reference'
 	printf ' %s' "${vkopts[@]}" --name "$name"

@@ -3,7 +3,8 @@
 column per group (groups.txt in DIR), each cell the counts of that stack's
 results in that group; then each row's command.
 
-usage: table.py DIR STACK...   (DIR/STACK.results, .summary, .cmd)
+usage: table.py [--groups FILE] DIR STACK...   (DIR/STACK.results, .summary,
+       .cmd; the groups from FILE, default DIR/groups.txt)
 """
 import fnmatch
 import os
@@ -26,8 +27,12 @@ def cell(statuses):
 
 
 def main():
-    d, stacks = sys.argv[1], sys.argv[2:]
-    with open(os.path.join(d, 'groups.txt')) as f:
+    args = sys.argv[1:]
+    groups_file = None
+    if args[:1] == ['--groups']:
+        groups_file, args = args[1], args[2:]
+    d, stacks = args[0], args[1:]
+    with open(groups_file or os.path.join(d, 'groups.txt')) as f:
         groups = [l.strip() for l in f if l.strip()]
     short = [re.sub(r'^dEQP-VK\.|\.\*$', '', g) for g in groups]
     print('| stack | ' + ' | '.join(short) + ' | seconds |')

@@ -262,7 +262,8 @@ static void tr_two_files(void **state)
 	close(b);
 }
 
-/* dma-buf export of a real-host object: the same pages, mappable. */
+/* dma-buf export of a real-host object: the same pages, mappable; its
+ * import into the same file dedups, into another file is refused. */
 static void tr_export(void **state)
 {
 	int fd = ts_open(VIRTGPU_CAPSET_VENUS), dmabuf = -1;
@@ -289,6 +290,18 @@ static void tr_export(void **state)
 	assert_int_equal(ts_ioctl(fd, DRM_IOCTL_PRIME_FD_TO_HANDLE, &ph), 0);
 	h2 = ph.handle;
 	assert_int_equal(h2, h);
+	/* another DRM file is another host context, which cannot name this
+	 * resource over vtest: refused, and both files carry on */
+	int fd2 = ts_open(VIRTGPU_CAPSET_VENUS);
+	struct drm_prime_handle ph2 = { .fd = dmabuf };
+	uint32_t h3;
+
+	assert_int_equal(ts_ioctl(fd2, DRM_IOCTL_PRIME_FD_TO_HANDLE, &ph2), -EOPNOTSUPP);
+	assert_int_equal(ts_blob(fd2, VIRTGPU_BLOB_MEM_HOST3D, VIRTGPU_BLOB_FLAG_USE_MAPPABLE,
+				 4096, 0, 0, &h3), 0);
+	assert_int_equal(ts_close_handle(fd2, h3), 0);
+	close(fd2);
+	assert_string_equal(q, "shared");
 	munmap(q, 4096);
 	munmap(p, 4096);
 	close(dmabuf);

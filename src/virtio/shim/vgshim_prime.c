@@ -251,6 +251,22 @@ int vgshim_prime_import(struct vgshim_file *f, int fd, uint32_t *handle)
 		if (ret)
 			return ret;
 	}
+	/* On the real host a resource exists in the vtest connection (host
+	 * context) that created it, and its id means something only there:
+	 * vtest cannot attach it to another client as a VM's host attaches a
+	 * resource to every context that imports it. Handing the id to
+	 * another file would have its driver name an unknown or a different
+	 * resource of its own context, which the host answers by killing the
+	 * context. So the model refuses the import, a limit of this mode
+	 * (docs/kernel-model.md, "The real host"). */
+	if (vgshim_real_host() && obj->rhost != f->rhost) {
+		vgshim_log("real host: import of %s refused: vtest cannot share a resource "
+			   "between host contexts\n",
+			   obj->imported_foreign ? "another process's dma-buf"
+						 : "another DRM file's object");
+		vgshim_obj_put(obj);
+		return -EOPNOTSUPP;
+	}
 	/* the same handle, with no new reference, in a file that has one:
 	 * userspace counts */
 	ret = vgshim_file_find_or_add(f, obj, handle);
