@@ -155,30 +155,26 @@ for deb in "$out"/debs/*.deb; do
 done
 rm -rf "$out/debs"
 
-api=$(sed -n 's/.*"api_version": *"\([^"]*\)".*/\1/p' \
-	"$out/root/usr/share/vulkan/icd.d/virtio_icd.json" 2>/dev/null)
-cat > "$out/virtio_icd.json" <<EOF
+# icd_json NAME LIBRARY: NAME.json naming the unpacked LIBRARY, with the API
+# version of the package's own json of that name
+icd_json() {
+	local api
+	api=$(sed -n 's/.*"api_version": *"\([^"]*\)".*/\1/p' \
+		"$out/root/usr/share/vulkan/icd.d/$1.json" 2>/dev/null)
+	cat > "$out/$1.json" <<EOF
 {
     "ICD": {
         "api_version": "${api:-1.3.0}",
-        "library_path": "$lib"
+        "library_path": "$2"
     },
     "file_format_version": "1.0.0"
 }
 EOF
+}
+icd_json virtio_icd "$lib"
 lvp=$(find "$out/root" -name libvulkan_lvp.so | head -1)
 [ -n "$lvp" ] || die "mesa-vulkan-drivers has no libvulkan_lvp.so"
-api=$(sed -n 's/.*"api_version": *"\([^"]*\)".*/\1/p' \
-	"$out/root/usr/share/vulkan/icd.d/lvp_icd.json" 2>/dev/null)
-cat > "$out/lvp_icd.json" <<EOF
-{
-    "ICD": {
-        "api_version": "${api:-1.3.0}",
-        "library_path": "$lvp"
-    },
-    "file_format_version": "1.0.0"
-}
-EOF
+icd_json lvp_icd "$lvp"
 cat > "$out/env.sh" <<EOF
 # Written by scripts/venus-stock.sh: the environment of a client of the
 # unpacked Venus driver ($want).

@@ -226,6 +226,47 @@ static void vkr_buffer_destroy(struct vkr *v, struct vkr_buffer *b)
 	vkFreeMemory(v->dev, b->memory, NULL);
 }
 
+/* A one-time command buffer, recording. */
+static VkCommandBuffer vkr_cmd_begin(struct vkr *v)
+{
+	const VkCommandBufferAllocateInfo cai = {
+		.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
+		.commandPool = v->pool,
+		.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
+		.commandBufferCount = 1,
+	};
+	const VkCommandBufferBeginInfo begin = {
+		.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
+		.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT,
+	};
+	VkCommandBuffer cmd;
+
+	VKR_CHECK(vkAllocateCommandBuffers(v->dev, &cai, &cmd));
+	VKR_CHECK(vkBeginCommandBuffer(cmd, &begin));
+	return cmd;
+}
+
+/* Ends, submits and waits for cmd, then frees it. The wait is bounded: a
+ * lost host must not keep us here (a minute is far more than any CPU
+ * renderer needs for a few MiB). */
+static void vkr_cmd_run(struct vkr *v, VkCommandBuffer cmd)
+{
+	const VkFenceCreateInfo fci = { .sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO };
+	const VkSubmitInfo si = {
+		.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO,
+		.commandBufferCount = 1,
+		.pCommandBuffers = &cmd,
+	};
+	VkFence fence;
+
+	VKR_CHECK(vkEndCommandBuffer(cmd));
+	VKR_CHECK(vkCreateFence(v->dev, &fci, NULL, &fence));
+	VKR_CHECK(vkQueueSubmit(v->queue, 1, &si, fence));
+	VKR_CHECK(vkWaitForFences(v->dev, 1, &fence, VK_TRUE, 60ull * 1000000000ull));
+	vkDestroyFence(v->dev, fence, NULL);
+	vkFreeCommandBuffers(v->dev, v->pool, 1, &cmd);
+}
+
 static uint8_t vkr_pattern(uint32_t seed, size_t i)
 {
 	return (uint8_t)(seed * 131u + i * 7u + (i >> 8) * 13u);
@@ -240,7 +281,6 @@ static int vkr_buffer_use(struct vkr *v, struct vkr_buffer *b, uint32_t seed)
 	const VkDeviceSize q = (b->size / 4) & ~(VkDeviceSize)3;
 	const VkDeviceSize fill = (b->size - 2 * q) & ~(VkDeviceSize)3;
 	VkCommandBuffer cmd;
-	VkFence fence;
 	uint8_t *p;
 	int bad = 0;
 
@@ -248,16 +288,6 @@ static int vkr_buffer_use(struct vkr *v, struct vkr_buffer *b, uint32_t seed)
 	for (VkDeviceSize i = 0; i < b->size; i++)
 		p[i] = vkr_pattern(seed, (size_t)i);
 
-	const VkCommandBufferAllocateInfo cai = {
-		.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
-		.commandPool = v->pool,
-		.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
-		.commandBufferCount = 1,
-	};
-	const VkCommandBufferBeginInfo begin = {
-		.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
-		.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT,
-	};
 	const VkMemoryBarrier host_to_gpu = {
 		.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
 		.srcAccessMask = VK_ACCESS_HOST_WRITE_BIT,
@@ -269,27 +299,15 @@ static int vkr_buffer_use(struct vkr *v, struct vkr_buffer *b, uint32_t seed)
 		.dstAccessMask = VK_ACCESS_HOST_READ_BIT,
 	};
 	const VkBufferCopy region = { .srcOffset = 0, .dstOffset = q, .size = q };
-	const VkFenceCreateInfo fci = { .sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO };
 
-	VKR_CHECK(vkAllocateCommandBuffers(v->dev, &cai, &cmd));
-	VKR_CHECK(vkBeginCommandBuffer(cmd, &begin));
+	cmd = vkr_cmd_begin(v);
 	vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_HOST_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT, 0,
 			     1, &host_to_gpu, 0, NULL, 0, NULL);
 	vkCmdCopyBuffer(cmd, b->buffer, b->buffer, 1, &region);
 	vkCmdFillBuffer(cmd, b->buffer, 2 * q, fill, VKR_FILL);
 	vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_HOST_BIT, 0,
 			     1, &gpu_to_host, 0, NULL, 0, NULL);
-	VKR_CHECK(vkEndCommandBuffer(cmd));
-	const VkSubmitInfo si = {
-		.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO,
-		.commandBufferCount = 1,
-		.pCommandBuffers = &cmd,
-	};
-	VKR_CHECK(vkCreateFence(v->dev, &fci, NULL, &fence));
-	VKR_CHECK(vkQueueSubmit(v->queue, 1, &si, fence));
-	/* bounded: a lost host must not keep us here (a minute is far more
-	 * than any CPU renderer needs for a few MiB) */
-	VKR_CHECK(vkWaitForFences(v->dev, 1, &fence, VK_TRUE, 60ull * 1000000000ull));
+	vkr_cmd_run(v, cmd);
 	for (VkDeviceSize i = 0; i < b->size && bad < 4; i++) {
 		uint8_t want = i < q ? vkr_pattern(seed, (size_t)i)
 			     : i < 2 * q ? vkr_pattern(seed, (size_t)(i - q))
@@ -303,8 +321,6 @@ static int vkr_buffer_use(struct vkr *v, struct vkr_buffer *b, uint32_t seed)
 		}
 	}
 	vkUnmapMemory(v->dev, b->memory);
-	vkDestroyFence(v->dev, fence, NULL);
-	vkFreeCommandBuffers(v->dev, v->pool, 1, &cmd);
 	return bad;
 }
 
@@ -318,20 +334,8 @@ static int vkr_export(struct vkr *v, struct vkr_buffer *b, uint32_t word)
 		.memory = b->memory,
 		.handleType = VK_EXTERNAL_MEMORY_HANDLE_TYPE_DMA_BUF_BIT_EXT,
 	};
-	const VkCommandBufferAllocateInfo cai = {
-		.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
-		.commandPool = v->pool,
-		.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
-		.commandBufferCount = 1,
-	};
-	const VkCommandBufferBeginInfo begin = {
-		.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
-		.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT,
-	};
-	const VkFenceCreateInfo fci = { .sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO };
 	const VkDeviceSize words = b->size / 4;
 	VkCommandBuffer cmd;
-	VkFence fence;
 	uint32_t *p;
 	int fd = -1, bad = 0;
 
@@ -340,18 +344,9 @@ static int vkr_export(struct vkr *v, struct vkr_buffer *b, uint32_t word)
 		fprintf(stderr, "vk-roundtrip: vkGetMemoryFdKHR gave no fd\n");
 		return 1;
 	}
-	VKR_CHECK(vkAllocateCommandBuffers(v->dev, &cai, &cmd));
-	VKR_CHECK(vkBeginCommandBuffer(cmd, &begin));
+	cmd = vkr_cmd_begin(v);
 	vkCmdFillBuffer(cmd, b->buffer, 0, words * 4, word);
-	VKR_CHECK(vkEndCommandBuffer(cmd));
-	const VkSubmitInfo si = {
-		.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO,
-		.commandBufferCount = 1,
-		.pCommandBuffers = &cmd,
-	};
-	VKR_CHECK(vkCreateFence(v->dev, &fci, NULL, &fence));
-	VKR_CHECK(vkQueueSubmit(v->queue, 1, &si, fence));
-	VKR_CHECK(vkWaitForFences(v->dev, 1, &fence, VK_TRUE, 60ull * 1000000000ull));
+	vkr_cmd_run(v, cmd);
 	p = mmap(NULL, (size_t)b->size, PROT_READ, MAP_SHARED, fd, 0);
 	if (p == MAP_FAILED) {
 		fprintf(stderr, "vk-roundtrip: mmap of the exported dma-buf: %s\n", strerror(errno));
@@ -366,8 +361,6 @@ static int vkr_export(struct vkr *v, struct vkr_buffer *b, uint32_t word)
 		}
 		munmap(p, (size_t)b->size);
 	}
-	vkDestroyFence(v->dev, fence, NULL);
-	vkFreeCommandBuffers(v->dev, v->pool, 1, &cmd);
 	close(fd);
 	return bad;
 }

@@ -149,29 +149,7 @@ int open(const char *path, int flags, ...)
 	return vgshim_udmabuf_open_common(AT_FDCWD, path, flags, mode);
 }
 
-int open64(const char *path, int flags, ...)
-{
-	va_list ap;
-	mode_t mode;
-
-	va_start(ap, flags);
-	mode = vgshim_udmabuf_mode(flags, ap);
-	va_end(ap);
-	return vgshim_udmabuf_open_common(AT_FDCWD, path, flags, mode);
-}
-
 int openat(int dirfd, const char *path, int flags, ...)
-{
-	va_list ap;
-	mode_t mode;
-
-	va_start(ap, flags);
-	mode = vgshim_udmabuf_mode(flags, ap);
-	va_end(ap);
-	return vgshim_udmabuf_open_common(dirfd, path, flags, mode);
-}
-
-int openat64(int dirfd, const char *path, int flags, ...)
 {
 	va_list ap;
 	mode_t mode;
@@ -189,11 +167,10 @@ int __open_2(const char *path, int flags)
 	return vgshim_udmabuf_open_common(AT_FDCWD, path, flags, 0);
 }
 
-int __open64_2(const char *path, int flags);
-int __open64_2(const char *path, int flags)
-{
-	return vgshim_udmabuf_open_common(AT_FDCWD, path, flags, 0);
-}
+/* off_t is 64-bit here: the large-file names are the same functions */
+int open64(const char *path, int flags, ...) __attribute__((alias("open")));
+int openat64(int dirfd, const char *path, int flags, ...) __attribute__((alias("openat")));
+int __open64_2(const char *path, int flags) __attribute__((alias("__open_2")));
 
 static int vgshim_udmabuf_is_device(int fd)
 {
