@@ -181,8 +181,10 @@ static inline void vws_spin_unlock(_Atomic uint32_t *l)
 
 /* Logging (vws_log.c) */
 uint32_t vws_debug_parse(const char *s);
+/* cold: the compiler moves a call's argument set-up off the object paths,
+ * which log only under VWS_DEBUG. */
 void vws_log_print(const struct vws_device *dev, uint32_t flag, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+	__attribute__((format(printf, 3, 4), cold));
 /* A debug line when VWS_DEBUG asks for flag's category; otherwise not even
  * its arguments are evaluated (the object paths log on every call). */
 #define vws_log(dev, flag, ...)                                                   \
