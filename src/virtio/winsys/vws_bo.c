@@ -96,6 +96,7 @@ int vws_bo_create(struct vws_device *dev, const struct vws_bo_create_info *ci,
 	struct vws_blob_desc desc;
 	struct vws_shard *s;
 	struct vws_bo *bo;
+	bool in_region;
 	int ret;
 
 	if (!dev || !ci || !out)
@@ -112,7 +113,11 @@ int vws_bo_create(struct vws_device *dev, const struct vws_bo_create_info *ci,
 		.cmd = ci->cmd,
 		.cmd_size = ci->cmd_size,
 	};
-	if (vws_bo_wants_hint(dev, ci))
+	/* HOST3D + MAPPABLE: the object uses the host-visible region, and only
+	 * such an object can take the hint (vws_bo_wants_hint) */
+	in_region = ci->blob_mem == VIRTGPU_BLOB_MEM_HOST3D &&
+		    (ci->blob_flags & VIRTGPU_BLOB_FLAG_USE_MAPPABLE);
+	if (in_region && (ci->flags & VWS_BO_DEVICE_LOCAL) && dev->hint_ok)
 		req.blob_hints = VIRTGPU_BLOB_HINT_DEFER_MAPPING;
 	/* Without a hint, a kernel that does not validate hints gets the
 	 * call it has always known; only a validating kernel, which knows
@@ -132,12 +137,11 @@ int vws_bo_create(struct vws_device *dev, const struct vws_bo_create_info *ci,
 		ret = -ENOMEM;
 		goto fail_close;
 	}
-	bo->blob_mem = ci->blob_mem;
 	bo->blob_flags = ci->blob_flags;
-	bo->flags_known = true;
 	bo->hinted = req.blob_hints != 0;
-	bo->in_region = ci->blob_mem == VIRTGPU_BLOB_MEM_HOST3D &&
-			(ci->blob_flags & VIRTGPU_BLOB_FLAG_USE_MAPPABLE);
+	bo->imported = false;
+	bo->flags_known = true;
+	bo->in_region = in_region;
 
 	vws_spin_lock(&dev->table_lock);
 	ret = vws_table_insert_locked(dev, bo);

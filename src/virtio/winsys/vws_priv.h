@@ -105,21 +105,34 @@ struct vws_device {
 	uint64_t region_bytes_admitted;
 };
 
+/* Laid out so that what a creation writes as zero lies in few words
+ * (vws_bo_alloc), and what a map of mapped memory reads (dev, map_ptr) in
+ * the first 24 bytes. */
 struct vws_bo {
 	struct vws_device *dev;
 	atomic_uint refcount;
-	/* Final unrefs that must back off because an import revived the
-	 * object after they dropped it to zero. table_lock. */
-	uint32_t revivals;
-	/* Its last reference is gone and its key is being closed (munmap,
-	 * GEM_CLOSE): still in the table, never revived. table_lock. */
-	bool closing;
+	/* map_lock serialises first maps, placed maps and the deferred ->
+	 * held transition; map_ptr is read without it once set. */
+	_Atomic uint32_t map_lock;       /* vws_mtx */
+	_Atomic(void *) map_ptr;
 
 	uint32_t handle;
 	uint32_t res_id;
 	uint32_t blob_mem;
 	uint32_t blob_flags;
 	uint64_t size;
+
+	/* Final unrefs that must back off because an import revived the
+	 * object after they dropped it to zero. table_lock. */
+	uint32_t revivals;
+	/* Its last reference is gone and its key is being closed (munmap,
+	 * GEM_CLOSE): still in the table, never revived. table_lock. */
+	bool closing;
+	bool region_held;        /* counted in region_bytes_held */
+	bool region_admitted;    /* counted in region_bytes_admitted; map_lock */
+	/* Whether the object's size is in its user's account (below).
+	 * map_lock. */
+	bool charged;
 	bool hinted;
 	bool imported;
 	/* blob_flags are the object's: false for an object another device
@@ -128,17 +141,10 @@ struct vws_bo {
 	/* HOST3D + MAPPABLE, created here: uses the host-visible region. */
 	bool in_region;
 
-	/* map_lock serialises first maps, placed maps and the deferred ->
-	 * held transition; map_ptr is read without it once set. */
-	_Atomic uint32_t map_lock;       /* vws_mtx */
-	_Atomic(void *) map_ptr;
 	void *placed_ptr;
-	bool region_held;        /* counted in region_bytes_held */
-	bool region_admitted;    /* counted in region_bytes_admitted; map_lock */
 	/* The user's account of the bytes the object holds
-	 * (vws_bo_set_account), and whether its size is in it. map_lock. */
+	 * (vws_bo_set_account). map_lock. */
 	uint64_t *account;
-	bool charged;
 
 	uint64_t backend_data;
 	void *backend_ptr;
@@ -356,6 +362,12 @@ void vws_table_fini(struct vws_device *dev);
 #define VWS_BO_SPARE 1
 #endif
 
+/* Every field is written once, none zero-filled first: this runs on every
+ * creation, and a fill of the whole object and the stores after it cost
+ * twice the stores alone. A field added to struct vws_bo must be set here.
+ * The caller sets what it knows beyond the backend's description:
+ * blob_flags, hinted, imported, flags_known, in_region (blob_mem is the
+ * backend's: what the request asked, or what the import found). */
 static inline struct vws_bo *vws_bo_alloc(struct vws_device *dev, struct vws_shard *s,
 					   const struct vws_blob_desc *d)
 {
@@ -367,17 +379,23 @@ static inline struct vws_bo *vws_bo_alloc(struct vws_device *dev, struct vws_sha
 		bo = malloc(sizeof(*bo));
 	if (!bo)
 		return NULL;
-	*bo = (struct vws_bo){
-		.dev = dev,
-		.handle = d->handle,
-		.res_id = d->res_id,
-		.blob_mem = d->blob_mem,
-		.size = d->size,
-		.backend_data = d->backend_data,
-		.backend_ptr = d->backend_ptr,
-	};
+	bo->dev = dev;
 	atomic_init(&bo->refcount, 1);
+	atomic_init(&bo->map_lock, 0);
 	atomic_init(&bo->map_ptr, NULL);
+	bo->handle = d->handle;
+	bo->res_id = d->res_id;
+	bo->blob_mem = d->blob_mem;
+	bo->size = d->size;
+	bo->revivals = 0;
+	bo->closing = false;
+	bo->region_held = false;
+	bo->region_admitted = false;
+	bo->charged = false;
+	bo->placed_ptr = NULL;
+	bo->account = NULL;
+	bo->backend_data = d->backend_data;
+	bo->backend_ptr = d->backend_ptr;
 	return bo;
 }
 

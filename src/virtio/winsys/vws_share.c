@@ -67,7 +67,13 @@ static int vws_bo_import_new(struct vws_device *dev, int fd, uint32_t handle,
 		ret = -ENOMEM;
 		goto abort;
 	}
+	/* RESOURCE_INFO reports no blob flags; whoever created the object
+	 * holds its region range */
+	bo->blob_flags = 0;
+	bo->hinted = false;
 	bo->imported = true;
+	bo->flags_known = false;
+	bo->in_region = false;
 	vws_spin_lock(&dev->table_lock);
 	ret = vws_table_insert_locked(dev, bo);
 	vws_spin_unlock(&dev->table_lock);
