@@ -91,7 +91,7 @@ static int vws_kernel_bo_offset(struct vws_device *dev, struct vws_shard *s, str
 		return vws_kernel_err();
 	bo->backend_data = m.offset | VWS_KERNEL_OFFSET_VALID;
 	if (dev->info.hint_support == VWS_HINT_VALIDATED)
-		vws_stats_bo_held(dev, bo);
+		vws_stats_bo_held_on(dev, s, bo);
 	return 0;
 }
 

@@ -21,9 +21,10 @@ static bool vws_bo_has_mapping(struct vws_bo *bo)
 	return atomic_load_explicit(&bo->map_ptr, memory_order_relaxed) || bo->placed_ptr;
 }
 
-/* The backend's map, after the region admission (map_lock held). */
+/* The backend's map, after the region admission (map_lock held). s: this
+ * thread's copy of the counts (vws_shard), looked up once per call. */
 static inline __attribute__((always_inline)) int
-vws_bo_backend_map(struct vws_bo *bo, void *fixed_addr, void **out)
+vws_bo_backend_map(struct vws_bo *bo, struct vws_shard *s, void *fixed_addr, void **out)
 {
 	struct vws_device *dev = bo->dev;
 	int ret = vws_stats_region_admit(dev, bo);
@@ -32,14 +33,14 @@ vws_bo_backend_map(struct vws_bo *bo, void *fixed_addr, void **out)
 		return ret;
 	ret = dev->ops->bo_map(dev, bo, fixed_addr, out);
 	if (!ret && !vws_bo_has_mapping(bo))
-		vws_stats_bo_mapped(dev, vws_shard(dev), bo);
+		vws_stats_bo_mapped(dev, s, bo);
 	vws_stats_region_admit_end(dev, bo);
 	return ret;
 }
 
 /* map_lock held. */
 static inline __attribute__((always_inline)) int
-vws_bo_map_locked(struct vws_bo *bo, void **ptr, bool forced)
+vws_bo_map_locked(struct vws_bo *bo, struct vws_shard *s, void **ptr, bool forced)
 {
 	struct vws_device *dev = bo->dev;
 	void *p = atomic_load_explicit(&bo->map_ptr, memory_order_relaxed);
@@ -49,14 +50,14 @@ vws_bo_map_locked(struct vws_bo *bo, void **ptr, bool forced)
 		*ptr = p;
 		return 0;
 	}
-	ret = vws_bo_backend_map(bo, NULL, &p);
+	ret = vws_bo_backend_map(bo, s, NULL, &p);
 	if (ret) {
 		vws_log(dev, VWS_DEBUG_MAP, "handle %u%s map failed: %s", bo->handle,
 			forced ? " (forced by export)" : "", strerror(-ret));
 		return ret;
 	}
 	if (forced)
-		vws_count(dev, VWS_COUNT_FORCED_MAPS, 1);
+		vws_shard_add(dev, s, VWS_COUNT_FORCED_MAPS, 1);
 	/* Release: a thread that sees the pointer without the lock sees the
 	 * mapping complete. */
 	atomic_store_explicit(&bo->map_ptr, p, memory_order_release);
@@ -66,14 +67,20 @@ vws_bo_map_locked(struct vws_bo *bo, void **ptr, bool forced)
 	return 0;
 }
 
-int vws_bo_map_cached(struct vws_bo *bo, void **ptr, bool forced)
+static inline __attribute__((always_inline)) int
+vws_bo_map_cached_on(struct vws_bo *bo, struct vws_shard *s, void **ptr, bool forced)
 {
 	int ret;
 
 	vws_mtx_lock(&bo->map_lock);
-	ret = vws_bo_map_locked(bo, ptr, forced);
+	ret = vws_bo_map_locked(bo, s, ptr, forced);
 	vws_mtx_unlock(&bo->map_lock);
 	return ret;
+}
+
+int vws_bo_map_cached(struct vws_bo *bo, void **ptr, bool forced)
+{
+	return vws_bo_map_cached_on(bo, vws_shard(bo->dev), ptr, forced);
 }
 
 /* What an export needs first, decided by the probe's result: a kernel
@@ -98,26 +105,36 @@ int vws_bo_force_map(struct vws_bo *bo)
 				bo->handle, ret ? " failed: " : " (MAP ioctl, no mmap)",
 				ret ? strerror(-ret) : "");
 		} else {
-			ret = vws_bo_map_locked(bo, &p, true);
+			ret = vws_bo_map_locked(bo, vws_shard(dev), &p, true);
 		}
 	}
 	vws_mtx_unlock(&bo->map_lock);
 	return ret;
 }
 
+/* Out of line, so that a map of mapped memory saves no registers; called
+ * last (a jump), with the thread's copy of the counts already found. */
+static __attribute__((noinline)) int vws_bo_map_first(struct vws_bo *bo, struct vws_shard *s,
+						      void **ptr)
+{
+	return vws_bo_map_cached_on(bo, s, ptr, false);
+}
+
 int vws_bo_map(struct vws_bo *bo, void **ptr)
 {
+	struct vws_shard *s;
 	void *p;
 
 	if (!bo || !ptr)
 		return -EINVAL;
-	vws_count(bo->dev, VWS_COUNT_MAP_CALLS, 1);
+	s = vws_shard(bo->dev);
+	vws_shard_add(bo->dev, s, VWS_COUNT_MAP_CALLS, 1);
 	p = atomic_load_explicit(&bo->map_ptr, memory_order_acquire);
-	if (p) {
+	if (__builtin_expect(p != NULL, 1)) {
 		*ptr = p;
 		return 0;
 	}
-	return vws_bo_map_cached(bo, ptr, false);
+	return vws_bo_map_first(bo, s, ptr);
 }
 
 int vws_bo_map_placed(struct vws_bo *bo, void *addr)
@@ -136,7 +153,7 @@ int vws_bo_map_placed(struct vws_bo *bo, void *addr)
 		ret = -EBUSY;
 		goto out;
 	}
-	ret = vws_bo_backend_map(bo, addr, &p);
+	ret = vws_bo_backend_map(bo, vws_shard(dev), addr, &p);
 	if (ret) {
 		vws_log(dev, VWS_DEBUG_MAP, "handle %u placed map at %p failed: %s", bo->handle,
 			addr, strerror(-ret));

@@ -303,17 +303,32 @@ static inline void vws_stats_bo_removed(struct vws_device *dev, struct vws_shard
 		}
 	}
 }
+void vws_stats_bo_charge(struct vws_bo *bo);
 /* The kernel reserved the object's region range before (or without) a
  * mapping: a backend op whose map reserves in a step that can succeed
- * while the mmap after it fails says so here. map_lock held. */
+ * while the mmap after it fails says so here (vws_stats_bo_held; _on: with
+ * this thread's copy of the counts, vws_shard). map_lock held. Inline: it
+ * happens once in the life of every deferred object that is mapped. */
+static inline void vws_stats_bo_held_on(struct vws_device *dev, struct vws_shard *s,
+					struct vws_bo *bo)
+{
+	/* deferred -> held, once */
+	if (!bo->in_region || bo->region_held)
+		return;
+	bo->region_held = true;
+	vws_shard_add(dev, s, VWS_COUNT_DEFERRED, -1);
+	vws_shard_add(dev, s, VWS_COUNT_BYTES_DEFERRED, -(int64_t)bo->size);
+	vws_stats_hold(dev, bo->size);
+	if (bo->account)
+		vws_stats_bo_charge(bo);
+}
 void vws_stats_bo_held(struct vws_device *dev, struct vws_bo *bo);
 /* First mapping (cached, placed or forced) of an object. map_lock held. */
 static inline void vws_stats_bo_mapped(struct vws_device *dev, struct vws_shard *s,
 				       struct vws_bo *bo)
 {
 	vws_shard_add(dev, s, VWS_COUNT_MAPPED, 1);
-	if (bo->in_region && !bo->region_held)
-		vws_stats_bo_held(dev, bo);
+	vws_stats_bo_held_on(dev, s, bo);
 }
 /* The object's last mapping went away (its region range stays held). */
 void vws_stats_bo_unmapped(struct vws_device *dev);
@@ -326,8 +341,9 @@ int vws_stats_region_admit_slow(struct vws_device *dev, struct vws_bo *bo);
 void vws_stats_region_admit_end_slow(struct vws_device *dev, struct vws_bo *bo);
 static inline int vws_stats_region_admit(struct vws_device *dev, struct vws_bo *bo)
 {
-	/* Only a deferred map on a kernel that may hang needs admitting. */
-	if (!bo->hinted || bo->region_held || dev->info.hint_support != VWS_HINT_IGNORED)
+	/* Only a deferred map on a kernel that may hang needs admitting (the
+	 * device first: on any other kernel that alone decides). */
+	if (dev->info.hint_support != VWS_HINT_IGNORED || !bo->hinted || bo->region_held)
 		return 0;
 	return vws_stats_region_admit_slow(dev, bo);
 }
