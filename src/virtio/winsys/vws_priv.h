@@ -140,6 +140,8 @@ struct vws_bo {
 	bool flags_known;
 	/* HOST3D + MAPPABLE, created here: uses the host-visible region. */
 	bool in_region;
+	/* Where it is in the table (vws_table.h). table_lock. */
+	uint32_t slot;
 
 	void *placed_ptr;
 	/* The user's account of the bytes the object holds
@@ -380,7 +382,8 @@ void vws_table_fini(struct vws_device *dev);
 
 /* Every field is written once, none zero-filled first: this runs on every
  * creation, and a fill of the whole object and the stores after it cost
- * twice the stores alone. A field added to struct vws_bo must be set here.
+ * twice the stores alone. A field added to struct vws_bo must be set here
+ * (but slot, which the table insert sets).
  * The caller sets what it knows beyond the backend's description:
  * blob_flags, hinted, imported, flags_known, in_region (blob_mem is the
  * backend's: what the request asked, or what the import found). */
