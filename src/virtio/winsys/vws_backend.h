@@ -63,16 +63,6 @@ struct vws_blob_request {
 	bool extended;
 };
 
-/* What a backend learns about an object (create or import). */
-struct vws_blob_desc {
-	uint32_t handle;         /* table key: GEM handle (kernel), res id (vtest) */
-	uint32_t res_id;
-	uint32_t blob_mem;
-	uint64_t size;           /* page-rounded */
-	uint64_t backend_data;   /* stored into bo->backend_data */
-	void *backend_ptr;       /* stored into bo->backend_ptr */
-};
-
 struct vws_backend_ops {
 	const char *name;
 
@@ -107,9 +97,14 @@ struct vws_backend_ops {
 
 	/* ---- objects ---------------------------------------------------- */
 
-	/* Creates one blob exactly as requested (no policy here). */
+	/* Creates one blob exactly as requested (no policy here) and
+	 * describes it in the new object bo, which nobody else has yet:
+	 * handle (the table key: GEM handle, vtest res id), res_id, blob_mem,
+	 * size (page-rounded), backend_data and backend_ptr (whatever the
+	 * backend keeps; 0 and NULL if nothing). Written in place, not copied
+	 * from a description: this runs on every creation. */
 	int (*bo_create)(struct vws_device *dev, const struct vws_blob_request *req,
-			 struct vws_blob_desc *out);
+			 struct vws_bo *bo);
 	/* Drops the backend's reference (GEM_CLOSE). Called with no lock
 	 * held, after every mapping was unmapped, while the object is marked
 	 * closing in the table (an import given its key waits until it is
@@ -143,10 +138,11 @@ struct vws_backend_ops {
 	 * gives the same key; the backend must not count references (the
 	 * shared code does). */
 	int (*bo_import)(struct vws_device *dev, int fd, uint32_t *handle);
-	/* Describes an imported key (res id, size, blob_mem); fd is the
-	 * dma-buf it came from (for its size). Import lock held. */
+	/* Describes an imported key in the new object bo, as bo_create does
+	 * (handle is the key); fd is the dma-buf it came from (for its size).
+	 * Import lock held. */
 	int (*bo_query)(struct vws_device *dev, uint32_t handle, int fd,
-			struct vws_blob_desc *out);
+			struct vws_bo *bo);
 	/* Drops a key returned by bo_import that never became an object
 	 * (query failed, size check failed). Import lock held. */
 	void (*bo_import_abort)(struct vws_device *dev, uint32_t handle);

@@ -20,8 +20,8 @@ int vws_kernel_gem_close(int fd, uint32_t handle)
 	return drmIoctl(fd, DRM_IOCTL_GEM_CLOSE, &gc) ? vws_kernel_err() : 0;
 }
 
-int vws_kernel_bo_create_on(int fd, const struct vws_blob_request *req,
-			    struct vws_blob_desc *out)
+int vws_kernel_bo_create_on(int fd, const struct vws_blob_request *req, uint32_t *handle,
+			    uint32_t *res_id)
 {
 	struct drm_virtgpu_resource_create_blob cb = {
 		.blob_mem = req->blob_mem,
@@ -48,19 +48,23 @@ int vws_kernel_bo_create_on(int fd, const struct vws_blob_request *req,
 	}
 	if (ret)
 		return vws_kernel_err();
-	*out = (struct vws_blob_desc){
-		.handle = cb.bo_handle,
-		.res_id = cb.res_handle,
-		.blob_mem = req->blob_mem,
-		.size = vws_page_round(req->size),
-	};
+	*handle = cb.bo_handle;
+	*res_id = cb.res_handle;
 	return 0;
 }
 
 int vws_kernel_bo_create(struct vws_device *dev, const struct vws_blob_request *req,
-			 struct vws_blob_desc *out)
+			 struct vws_bo *bo)
 {
-	return vws_kernel_bo_create_on(vws_kernel(dev)->fd, req, out);
+	int ret = vws_kernel_bo_create_on(vws_kernel(dev)->fd, req, &bo->handle, &bo->res_id);
+
+	if (ret)
+		return ret;
+	bo->blob_mem = req->blob_mem;
+	bo->size = vws_page_round(req->size);
+	bo->backend_data = 0; /* no offset yet (vws_kernel_bo_offset) */
+	bo->backend_ptr = NULL;
+	return 0;
 }
 
 void vws_kernel_bo_close(struct vws_device *dev, struct vws_bo *bo)
@@ -138,7 +142,7 @@ int vws_kernel_bo_import(struct vws_device *dev, int fd, uint32_t *handle)
 }
 
 int vws_kernel_bo_query(struct vws_device *dev, uint32_t handle, int fd,
-			struct vws_blob_desc *out)
+			struct vws_bo *bo)
 {
 	struct drm_virtgpu_resource_info ri = { .bo_handle = handle };
 	uint64_t size;
@@ -153,12 +157,12 @@ int vws_kernel_bo_query(struct vws_device *dev, uint32_t handle, int fd,
 	end = lseek(fd, 0, SEEK_END);
 	if (end > 0 && (uint32_t)end == ri.size)
 		size = (uint64_t)end;
-	*out = (struct vws_blob_desc){
-		.handle = handle,
-		.res_id = ri.res_handle,
-		.blob_mem = ri.blob_mem,
-		.size = size,
-	};
+	bo->handle = handle;
+	bo->res_id = ri.res_handle;
+	bo->blob_mem = ri.blob_mem;
+	bo->size = size;
+	bo->backend_data = 0;
+	bo->backend_ptr = NULL;
 	return 0;
 }
 

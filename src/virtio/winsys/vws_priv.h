@@ -380,15 +380,15 @@ void vws_table_fini(struct vws_device *dev);
 #define VWS_BO_SPARE 1
 #endif
 
-/* Every field is written once, none zero-filled first: this runs on every
- * creation, and a fill of the whole object and the stores after it cost
- * twice the stores alone. A field added to struct vws_bo must be set here
- * (but slot, which the table insert sets).
- * The caller sets what it knows beyond the backend's description:
- * blob_flags, hinted, imported, flags_known, in_region (blob_mem is the
- * backend's: what the request asked, or what the import found). */
-static inline struct vws_bo *vws_bo_alloc(struct vws_device *dev, struct vws_shard *s,
-					   const struct vws_blob_desc *d)
+/* A new object's memory, with what the shared code starts every object
+ * with. Nothing is zero-filled first (this runs on every creation, and a
+ * fill of the whole object and the stores after it cost twice the stores
+ * alone), so every field is written once, by one of: here; the backend's
+ * bo_create or bo_query (handle, res_id, blob_mem, size, backend_data,
+ * backend_ptr); the caller (blob_flags, hinted, imported, flags_known,
+ * in_region); the table insert (slot). A field added to struct vws_bo
+ * must be given to one of them. */
+static inline struct vws_bo *vws_bo_alloc(struct vws_device *dev, struct vws_shard *s)
 {
 	struct vws_bo *bo = VWS_BO_SPARE && s ? s->spare : NULL;
 
@@ -402,10 +402,6 @@ static inline struct vws_bo *vws_bo_alloc(struct vws_device *dev, struct vws_sha
 	atomic_init(&bo->refcount, 1);
 	atomic_init(&bo->map_lock, 0);
 	atomic_init(&bo->map_ptr, NULL);
-	bo->handle = d->handle;
-	bo->res_id = d->res_id;
-	bo->blob_mem = d->blob_mem;
-	bo->size = d->size;
 	bo->revivals = 0;
 	bo->closing = false;
 	bo->region_held = false;
@@ -413,8 +409,6 @@ static inline struct vws_bo *vws_bo_alloc(struct vws_device *dev, struct vws_sha
 	bo->charged = false;
 	bo->placed_ptr = NULL;
 	bo->account = NULL;
-	bo->backend_data = d->backend_data;
-	bo->backend_ptr = d->backend_ptr;
 	return bo;
 }
 

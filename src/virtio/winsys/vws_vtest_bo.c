@@ -30,7 +30,7 @@ static const char *vws_vtest_blob_refused(const struct vws_blob_request *req)
 }
 
 int vws_vtest_bo_create(struct vws_device *dev, const struct vws_blob_request *req,
-			struct vws_blob_desc *out)
+			struct vws_bo *bo)
 {
 	struct vws_vtest *vt = vws_vtest(dev);
 	uint64_t size = vws_page_round(req->size);
@@ -67,13 +67,12 @@ int vws_vtest_bo_create(struct vws_device *dev, const struct vws_blob_request *r
 		vws_vtest_resource_unref(vt->conn, res_id);
 		return -EPROTO;
 	}
-	*out = (struct vws_blob_desc){
-		.handle = res_id,
-		.res_id = res_id,
-		.blob_mem = req->blob_mem,
-		.size = size,
-		.backend_data = (uint64_t)fd,
-	};
+	bo->handle = res_id;
+	bo->res_id = res_id;
+	bo->blob_mem = req->blob_mem;
+	bo->size = size;
+	bo->backend_data = (uint64_t)fd;
+	bo->backend_ptr = NULL;
 	return 0;
 }
 
@@ -152,7 +151,7 @@ int vws_vtest_bo_import(struct vws_device *dev, int fd, uint32_t *handle)
 
 /* Never reached: import only returns keys that are in the table. */
 int vws_vtest_bo_query(struct vws_device *dev, uint32_t handle, int fd,
-		       struct vws_blob_desc *out)
+		       struct vws_bo *bo)
 {
 	return -ENODEV;
 }
