@@ -181,7 +181,8 @@ struct vws_bo *vws_bo_ref(struct vws_bo *bo)
 	return bo;
 }
 
-/* Final unref: nobody else has the object. */
+/* Final unref: nobody else has the object, and nothing reads its
+ * mappings after this (a reused object starts anew: vws_bo_alloc). */
 static inline void vws_bo_unmap_all(struct vws_bo *bo)
 {
 	void *p = atomic_load_explicit(&bo->map_ptr, memory_order_relaxed);
@@ -190,8 +191,6 @@ static inline void vws_bo_unmap_all(struct vws_bo *bo)
 		munmap(p, bo->size);
 	if (bo->placed_ptr)
 		munmap(bo->placed_ptr, bo->size);
-	atomic_store_explicit(&bo->map_ptr, NULL, memory_order_relaxed);
-	bo->placed_ptr = NULL;
 }
 
 void vws_bo_unref(struct vws_bo *bo)
