@@ -35,8 +35,8 @@ int vws_kernel_bo_create(struct vws_device *dev, const struct vws_blob_request *
 			 struct vws_bo *bo);
 void vws_kernel_bo_close(struct vws_device *dev, struct vws_bo *bo);
 int vws_kernel_bo_map(struct vws_device *dev, struct vws_bo *bo, void *fixed_addr,
-		      void **out);
-int vws_kernel_bo_reserve(struct vws_device *dev, struct vws_bo *bo);
+		      void **out, struct vws_shard *s);
+int vws_kernel_bo_reserve(struct vws_device *dev, struct vws_bo *bo, struct vws_shard *s);
 int vws_kernel_bo_export(struct vws_device *dev, struct vws_bo *bo, int *fd);
 int vws_kernel_bo_import(struct vws_device *dev, int fd, uint32_t *handle);
 int vws_kernel_bo_query(struct vws_device *dev, uint32_t handle, int fd,

@@ -90,7 +90,7 @@ static int vws_kernel_bo_offset(struct vws_device *dev, struct vws_shard *s, str
 
 	if (bo->backend_data & VWS_KERNEL_OFFSET_VALID)
 		return 0;
-	vws_shard_add(dev, s, VWS_COUNT_MAP_IOCTLS, 1);
+	vws_stats_count_on(dev, s, VWS_STAT_MAP_IOCTL);
 	if (drmIoctl(vws_kernel(dev)->fd, DRM_IOCTL_VIRTGPU_MAP, &m))
 		return vws_kernel_err();
 	bo->backend_data = m.offset | VWS_KERNEL_OFFSET_VALID;
@@ -100,10 +100,9 @@ static int vws_kernel_bo_offset(struct vws_device *dev, struct vws_shard *s, str
 }
 
 int vws_kernel_bo_map(struct vws_device *dev, struct vws_bo *bo, void *fixed_addr,
-		      void **out)
+		      void **out, struct vws_shard *s)
 {
 	struct vws_kernel *k = vws_kernel(dev);
-	struct vws_shard *s = vws_shard(dev);
 	int flags = MAP_SHARED | (fixed_addr ? MAP_FIXED : 0);
 	void *p;
 	int ret;
@@ -113,7 +112,7 @@ int vws_kernel_bo_map(struct vws_device *dev, struct vws_bo *bo, void *fixed_add
 	ret = vws_kernel_bo_offset(dev, s, bo);
 	if (ret)
 		return ret;
-	vws_shard_add(dev, s, VWS_COUNT_MMAPS, 1);
+	vws_stats_count_on(dev, s, VWS_STAT_MMAP);
 	p = mmap(fixed_addr, (size_t)bo->size, PROT_READ | PROT_WRITE, flags, k->fd,
 		 (off_t)(bo->backend_data & ~VWS_KERNEL_OFFSET_VALID));
 	if (p == MAP_FAILED)
@@ -122,9 +121,9 @@ int vws_kernel_bo_map(struct vws_device *dev, struct vws_bo *bo, void *fixed_add
 	return 0;
 }
 
-int vws_kernel_bo_reserve(struct vws_device *dev, struct vws_bo *bo)
+int vws_kernel_bo_reserve(struct vws_device *dev, struct vws_bo *bo, struct vws_shard *s)
 {
-	return vws_kernel_bo_offset(dev, vws_shard(dev), bo);
+	return vws_kernel_bo_offset(dev, s, bo);
 }
 
 int vws_kernel_bo_export(struct vws_device *dev, struct vws_bo *bo, int *fd)

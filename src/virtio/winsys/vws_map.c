@@ -31,7 +31,7 @@ vws_bo_backend_map(struct vws_bo *bo, struct vws_shard *s, void *fixed_addr, voi
 
 	if (ret)
 		return ret;
-	ret = dev->ops->bo_map(dev, bo, fixed_addr, out);
+	ret = dev->ops->bo_map(dev, bo, fixed_addr, out, s);
 	if (!ret && !vws_bo_has_mapping(bo))
 		vws_stats_bo_mapped(dev, s, bo);
 	vws_stats_region_admit_end(dev, bo);
@@ -98,7 +98,7 @@ int vws_bo_force_map(struct vws_bo *bo)
 	/* A placed mapping also made the kernel map it: nothing to force. */
 	if (bo->hinted && !bo->region_held) {
 		if (dev->info.hint_support == VWS_HINT_VALIDATED && dev->ops->bo_reserve) {
-			ret = dev->ops->bo_reserve(dev, bo);
+			ret = dev->ops->bo_reserve(dev, bo, vws_shard(dev));
 			if (!ret)
 				vws_count(dev, VWS_COUNT_FORCED_MAPS, 1);
 			vws_log(dev, VWS_DEBUG_MAP, "handle %u: host mapping forced by export%s%s",

@@ -260,6 +260,12 @@ static inline void vws_stats_count(struct vws_device *dev, enum vws_stat_counter
 {
 	vws_count(dev, (enum vws_count)c, 1);
 }
+/* The same on s, the copy of the counts an op was handed. */
+static inline void vws_stats_count_on(struct vws_device *dev, struct vws_shard *s,
+				      enum vws_stat_counter c)
+{
+	vws_shard_add(dev, s, (enum vws_count)c, 1);
+}
 /* bytes more held in the region (and the peak) */
 static inline void vws_stats_hold(struct vws_device *dev, uint64_t bytes)
 {

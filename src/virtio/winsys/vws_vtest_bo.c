@@ -93,7 +93,8 @@ void vws_vtest_bo_close(struct vws_device *dev, struct vws_bo *bo)
 		vws_log(dev, VWS_DEBUG_BO, "vtest: unref res %u: %s", bo->res_id, strerror(-ret));
 }
 
-int vws_vtest_bo_map(struct vws_device *dev, struct vws_bo *bo, void *fixed_addr, void **out)
+int vws_vtest_bo_map(struct vws_device *dev, struct vws_bo *bo, void *fixed_addr, void **out,
+		     struct vws_shard *s)
 {
 	void *p;
 
@@ -104,7 +105,7 @@ int vws_vtest_bo_map(struct vws_device *dev, struct vws_bo *bo, void *fixed_addr
 		 MAP_SHARED | (fixed_addr ? MAP_FIXED : 0), vws_vtest_bo_fd(bo), 0);
 	if (p == MAP_FAILED)
 		return -errno;
-	vws_stats_count(dev, VWS_STAT_MMAP);
+	vws_stats_count_on(dev, s, VWS_STAT_MMAP);
 	*out = p;
 	return 0;
 }
