@@ -320,8 +320,9 @@ void vws_stats_bo_charge(struct vws_bo *bo);
 static inline void vws_stats_bo_held_on(struct vws_device *dev, struct vws_shard *s,
 					struct vws_bo *bo)
 {
-	/* deferred -> held, once */
-	if (!bo->in_region || bo->region_held)
+	/* deferred -> held, once (held first: the second time, at the end of
+	 * a first map, that alone decides) */
+	if (bo->region_held || !bo->in_region)
 		return;
 	bo->region_held = true;
 	vws_shard_add(dev, s, VWS_COUNT_DEFERRED, -1);
