@@ -116,7 +116,8 @@ int vws_bo_create(struct vws_device *dev, const struct vws_bo_create_info *ci,
 	 * such an object can take the hint (vws_bo_wants_hint) */
 	in_region = ci->blob_mem == VIRTGPU_BLOB_MEM_HOST3D &&
 		    (ci->blob_flags & VIRTGPU_BLOB_FLAG_USE_MAPPABLE);
-	if (in_region && (ci->flags & VWS_BO_DEVICE_LOCAL) && dev->hint_ok)
+	/* all three, without a branch each */
+	if (in_region & ((ci->flags & VWS_BO_DEVICE_LOCAL) != 0) & dev->hint_ok)
 		req.blob_hints = VIRTGPU_BLOB_HINT_DEFER_MAPPING;
 	/* Without a hint, a kernel that does not validate hints gets the
 	 * call it has always known; only a validating kernel, which knows
