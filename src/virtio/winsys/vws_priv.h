@@ -194,11 +194,13 @@ uint32_t vws_debug_parse(const char *s);
 void vws_log_print(const struct vws_device *dev, uint32_t flag, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4), cold));
 /* A debug line when VWS_DEBUG asks for flag's category; otherwise not even
- * its arguments are evaluated (the object paths log on every call). */
+ * its arguments are evaluated (the object paths log on every call). dev is
+ * never NULL: every caller logs for a device it was given and checked, or
+ * made (a test of it here would cost the object paths a branch a line). */
 #define vws_log(dev, flag, ...)                                                   \
 	do {                                                                      \
 		const struct vws_device *vws_log_dev_ = (dev);                    \
-		if (vws_log_dev_ && (vws_log_dev_->debug & (flag)))               \
+		if (vws_log_dev_->debug & (flag))                                 \
 			vws_log_print(vws_log_dev_, (flag), __VA_ARGS__);         \
 	} while (0)
 /* Always printed: a setting the user gave that the winsys could not use. */
