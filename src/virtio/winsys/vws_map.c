@@ -120,14 +120,12 @@ static __attribute__((noinline)) int vws_bo_map_first(struct vws_bo *bo, struct 
 	return vws_bo_map_cached_on(bo, s, ptr, false);
 }
 
-int vws_bo_map(struct vws_bo *bo, void **ptr)
+/* vws_bo_map with the thread's copy of the counts s (NULL: the spill). */
+static inline __attribute__((always_inline)) int vws_bo_map_on(struct vws_bo *bo,
+							       struct vws_shard *s, void **ptr)
 {
-	struct vws_shard *s;
 	void *p;
 
-	if (!bo || !ptr)
-		return -EINVAL;
-	s = vws_shard(bo->dev);
 	vws_shard_add(bo->dev, s, VWS_COUNT_MAP_CALLS, 1);
 	p = atomic_load_explicit(&bo->map_ptr, memory_order_acquire);
 	if (__builtin_expect(p != NULL, 1)) {
@@ -135,6 +133,27 @@ int vws_bo_map(struct vws_bo *bo, void **ptr)
 		return 0;
 	}
 	return vws_bo_map_first(bo, s, ptr);
+}
+
+/* vws_bo_map when the thread last counted for another device: the full
+ * lookup, out of line (it is a call), so that the usual vws_bo_map makes
+ * none and needs no stack frame. */
+static __attribute__((noinline)) int vws_bo_map_lookup(struct vws_bo *bo, void **ptr)
+{
+	return vws_bo_map_on(bo, vws_shard_lookup(bo->dev), ptr);
+}
+
+int vws_bo_map(struct vws_bo *bo, void **ptr)
+{
+	struct vws_shard *s;
+
+	if (!bo || !ptr)
+		return -EINVAL;
+	s = vws_shard_hit(bo->dev);
+	if (__builtin_expect(!s, 0))
+		return vws_bo_map_lookup(bo, ptr);
+	/* s is not NULL: vws_shard_add's test for the spill goes */
+	return vws_bo_map_on(bo, s, ptr);
 }
 
 int vws_bo_map_placed(struct vws_bo *bo, void *addr)

@@ -225,7 +225,8 @@ struct __attribute__((aligned(64))) vws_shard {
 	 * on the device (vws_bo_alloc); the device frees it at its end. */
 	struct vws_bo *spare;
 };
-/* The device this thread counted for last, and its copy there. */
+/* The device this thread counted for last, and its copy there (never
+ * NULL: a thread whose copy could not be made is not cached). */
 struct vws_shard_last {
 	uint64_t id;
 	struct vws_shard *shard;
@@ -238,6 +239,14 @@ struct vws_shard *vws_shard_lookup(struct vws_device *dev);
 static inline struct vws_shard *vws_shard(struct vws_device *dev)
 {
 	return vws_shard_last.id == dev->id ? vws_shard_last.shard : vws_shard_lookup(dev);
+}
+
+/* The same when dev is the thread's last device (the copy, never NULL
+ * then: no test for the spill), else NULL: for a caller that takes another
+ * way then (vws_bo_map). */
+static inline struct vws_shard *vws_shard_hit(const struct vws_device *dev)
+{
+	return vws_shard_last.id == dev->id ? vws_shard_last.shard : NULL;
 }
 
 static inline void vws_shard_add(struct vws_device *dev, struct vws_shard *s, enum vws_count c,
