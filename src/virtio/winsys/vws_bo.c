@@ -166,7 +166,7 @@ int vws_bo_create(struct vws_device *dev, const struct vws_bo_create_info *ci,
 		return ret;
 	}
 	vws_device_get(dev);
-	vws_stats_bo_added(dev, s, bo);
+	vws_stats_bo_created(dev, s, bo);
 	vws_log(dev, VWS_DEBUG_BO, "created handle %u res %u mem %u flags 0x%x size %llu%s%s",
 		bo->handle, bo->res_id, bo->blob_mem, bo->blob_flags,
 		(unsigned long long)bo->size, bo->hinted ? " hinted" : "",

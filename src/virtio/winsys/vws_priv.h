@@ -286,14 +286,12 @@ static inline void vws_stats_hold(struct vws_device *dev, uint64_t bytes)
 	while (held > peak && !atomic_compare_exchange_weak(&dev->region_peak, &peak, held))
 		;
 }
-/* A new object (created or imported), before it is shared; s: this
- * thread's copy (vws_shard). */
-static inline void vws_stats_bo_added(struct vws_device *dev, struct vws_shard *s,
-				      struct vws_bo *bo)
+/* A new object, before it is shared; s: this thread's copy (vws_shard).
+ * Created here: */
+static inline void vws_stats_bo_created(struct vws_device *dev, struct vws_shard *s,
+					struct vws_bo *bo)
 {
 	vws_shard_add(dev, s, VWS_COUNT_OBJECTS, 1);
-	if (bo->imported)
-		vws_shard_add(dev, s, VWS_COUNT_IMPORTED, 1);
 	if (bo->in_region) {
 		if (bo->hinted) {
 			vws_shard_add(dev, s, VWS_COUNT_DEFERRED, 1);
@@ -303,6 +301,12 @@ static inline void vws_stats_bo_added(struct vws_device *dev, struct vws_shard *
 			vws_stats_hold(dev, bo->size);
 		}
 	}
+}
+/* Imported (never in the region: whoever created it holds its range): */
+static inline void vws_stats_bo_imported(struct vws_device *dev, struct vws_shard *s)
+{
+	vws_shard_add(dev, s, VWS_COUNT_OBJECTS, 1);
+	vws_shard_add(dev, s, VWS_COUNT_IMPORTED, 1);
 }
 /* An object after its last reference (nobody else has it). */
 static inline void vws_stats_bo_removed(struct vws_device *dev, struct vws_shard *s,

@@ -77,7 +77,7 @@ static int vws_bo_import_new(struct vws_device *dev, int fd, uint32_t handle,
 	if (ret)
 		goto free;
 	vws_device_get(dev);
-	vws_stats_bo_added(dev, s, bo);
+	vws_stats_bo_imported(dev, s);
 	vws_log(dev, VWS_DEBUG_IMPORT, "fd %d: new object handle %u res %u mem %u size %llu",
 		fd, bo->handle, bo->res_id, bo->blob_mem, (unsigned long long)bo->size);
 	*out = bo;
