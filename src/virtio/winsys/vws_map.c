@@ -78,11 +78,6 @@ vws_bo_map_cached_on(struct vws_bo *bo, struct vws_shard *s, void **ptr, bool fo
 	return ret;
 }
 
-int vws_bo_map_cached(struct vws_bo *bo, void **ptr, bool forced)
-{
-	return vws_bo_map_cached_on(bo, vws_shard(bo->dev), ptr, forced);
-}
-
 /* What an export needs first, decided by the probe's result: a kernel
  * that validates hints makes the host mapping in the MAP ioctl, so that
  * ioctl alone (bo_reserve) does it and the CPU mapping waits for a real

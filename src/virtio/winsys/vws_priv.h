@@ -455,10 +455,8 @@ static inline void vws_device_put(struct vws_device *dev)
 		vws_device_destroy(dev);
 }
 
-/* Mapping (vws_map.c): the cached mapping, taken by map and export. */
-int vws_bo_map_cached(struct vws_bo *bo, void **ptr, bool forced);
-/* Export's rule: a hinted object the kernel has not mapped yet is mapped
- * now (and the mapping kept as the cached one). */
+/* Mapping (vws_map.c). Export's rule: a hinted object the kernel has not
+ * mapped yet is mapped now (and the mapping kept as the cached one). */
 int vws_bo_force_map(struct vws_bo *bo);
 
 /* The page size, asked once. */
