@@ -16,9 +16,11 @@
  *  - may be called from any thread; the shared code serialises what needs
  *    serialising (see each op), so a backend needs a lock only for its own
  *    transport state (e.g. one socket);
- *  - counts its own work with vws_stats_count() (VWS_STAT_MAP_IOCTL for
- *    the call that makes an object mappable, VWS_STAT_MMAP for each mmap),
- *    because only the backend knows what it issued;
+ *  - counts its own work (VWS_STAT_MAP_IOCTL for the call that makes an
+ *    object mappable, VWS_STAT_MMAP for each mmap), because only the
+ *    backend knows what it issued: on the copy of the counts bo_map and
+ *    bo_reserve are handed (vws_stats_count_on; the shared code found it
+ *    already), elsewhere with vws_stats_count();
  *  - logs with vws_log() under the matching VWS_DEBUG category.
  *
  * Backend-private state: dev->backend (device) and bo->backend_data /
@@ -40,6 +42,7 @@
 
 struct vws_device;
 struct vws_bo;
+struct vws_shard;
 
 /* CONTEXT_INIT as the shared code decided it. */
 struct vws_context_params {
@@ -61,16 +64,6 @@ struct vws_blob_request {
 	/* Send the hints-capable (56-byte) call. false: the 48-byte call the
 	 * kernel has always known (blob_hints is then 0 by definition). */
 	bool extended;
-};
-
-/* What a backend learns about an object (create or import). */
-struct vws_blob_desc {
-	uint32_t handle;         /* table key: GEM handle (kernel), res id (vtest) */
-	uint32_t res_id;
-	uint32_t blob_mem;
-	uint64_t size;           /* page-rounded */
-	uint64_t backend_data;   /* stored into bo->backend_data */
-	void *backend_ptr;       /* stored into bo->backend_ptr */
 };
 
 struct vws_backend_ops {
@@ -107,9 +100,14 @@ struct vws_backend_ops {
 
 	/* ---- objects ---------------------------------------------------- */
 
-	/* Creates one blob exactly as requested (no policy here). */
+	/* Creates one blob exactly as requested (no policy here) and
+	 * describes it in the new object bo, which nobody else has yet:
+	 * handle (the table key: GEM handle, vtest res id), res_id, blob_mem,
+	 * size (page-rounded), backend_data and backend_ptr (whatever the
+	 * backend keeps; 0 and NULL if nothing). Written in place, not copied
+	 * from a description: this runs on every creation. */
 	int (*bo_create)(struct vws_device *dev, const struct vws_blob_request *req,
-			 struct vws_blob_desc *out);
+			 struct vws_bo *bo);
 	/* Drops the backend's reference (GEM_CLOSE). Called with no lock
 	 * held, after every mapping was unmapped, while the object is marked
 	 * closing in the table (an import given its key waits until it is
@@ -124,16 +122,17 @@ struct vws_backend_ops {
 	 * mapping; munmap is the shared code's. On failure the object must
 	 * stay usable for a later attempt. When a step before the mmap made
 	 * the transport reserve the object's region range (the fixed kernel's
-	 * MAP ioctl), call vws_stats_bo_held() then: the range stays reserved
-	 * even if the mmap fails. */
+	 * MAP ioctl), call vws_stats_bo_held_on() then: the range stays
+	 * reserved even if the mmap fails. s: this thread's copy of the
+	 * counts (vws_shard), for the counts this op makes. */
 	int (*bo_map)(struct vws_device *dev, struct vws_bo *bo, void *fixed_addr,
-		      void **out);
+		      void **out, struct vws_shard *s);
 	/* The transport's host mapping of a deferred object without a CPU
 	 * mapping (the fixed kernel's MAP ioctl): asked only when the probe
 	 * found a kernel that validates hints (VWS_HINT_VALIDATED), for an
-	 * export. Calls vws_stats_bo_held() when the range is reserved.
-	 * NULL: the shared code maps instead. map_lock held. */
-	int (*bo_reserve)(struct vws_device *dev, struct vws_bo *bo);
+	 * export. Calls vws_stats_bo_held_on() when the range is reserved.
+	 * NULL: the shared code maps instead. map_lock held. s: as bo_map's. */
+	int (*bo_reserve)(struct vws_device *dev, struct vws_bo *bo, struct vws_shard *s);
 	/* New dma-buf fd (O_CLOEXEC, read/write) for the object; the shared
 	 * code has already forced the deferred host mapping when needed
 	 * (bo_reserve, or bo_map). */
@@ -143,10 +142,11 @@ struct vws_backend_ops {
 	 * gives the same key; the backend must not count references (the
 	 * shared code does). */
 	int (*bo_import)(struct vws_device *dev, int fd, uint32_t *handle);
-	/* Describes an imported key (res id, size, blob_mem); fd is the
-	 * dma-buf it came from (for its size). Import lock held. */
+	/* Describes an imported key in the new object bo, as bo_create does
+	 * (handle is the key); fd is the dma-buf it came from (for its size).
+	 * Import lock held. */
 	int (*bo_query)(struct vws_device *dev, uint32_t handle, int fd,
-			struct vws_blob_desc *out);
+			struct vws_bo *bo);
 	/* Drops a key returned by bo_import that never became an object
 	 * (query failed, size check failed). Import lock held. */
 	void (*bo_import_abort)(struct vws_device *dev, uint32_t handle);

@@ -93,9 +93,9 @@ int vws_bo_create(struct vws_device *dev, const struct vws_bo_create_info *ci,
 		  struct vws_bo **out)
 {
 	struct vws_blob_request req;
-	struct vws_blob_desc desc;
 	struct vws_shard *s;
 	struct vws_bo *bo;
+	bool in_region;
 	int ret;
 
 	if (!dev || !ci || !out)
@@ -112,73 +112,67 @@ int vws_bo_create(struct vws_device *dev, const struct vws_bo_create_info *ci,
 		.cmd = ci->cmd,
 		.cmd_size = ci->cmd_size,
 	};
-	if (vws_bo_wants_hint(dev, ci))
+	/* HOST3D + MAPPABLE: the object uses the host-visible region, and only
+	 * such an object can take the hint (vws_bo_wants_hint) */
+	in_region = ci->blob_mem == VIRTGPU_BLOB_MEM_HOST3D &&
+		    (ci->blob_flags & VIRTGPU_BLOB_FLAG_USE_MAPPABLE);
+	/* all three, without a branch each */
+	if (in_region & ((ci->flags & VWS_BO_DEVICE_LOCAL) != 0) & dev->hint_ok)
 		req.blob_hints = VIRTGPU_BLOB_HINT_DEFER_MAPPING;
 	/* Without a hint, a kernel that does not validate hints gets the
 	 * call it has always known; only a validating kernel, which knows
 	 * the field for sure, gets the new one. */
 	req.extended = req.blob_hints || dev->info.hint_support == VWS_HINT_VALIDATED;
 
-	ret = dev->ops->bo_create(dev, &req, &desc);
+	/* The object first, so that the backend describes the blob in it. */
+	s = vws_shard(dev);
+	bo = vws_bo_alloc(dev, s);
+	if (!bo)
+		return -ENOMEM;
+	ret = dev->ops->bo_create(dev, &req, bo);
 	if (ret) {
 		vws_log(dev, VWS_DEBUG_BO, "create mem %u flags 0x%x size %llu%s: %s",
 			ci->blob_mem, ci->blob_flags, (unsigned long long)ci->size,
 			req.blob_hints ? " hinted" : "", strerror(-ret));
+		vws_bo_free(s, bo);
 		return ret;
 	}
-	s = vws_shard(dev);
-	bo = vws_bo_alloc(dev, s, &desc);
-	if (!bo) {
-		ret = -ENOMEM;
-		goto fail_close;
-	}
-	bo->blob_mem = ci->blob_mem;
 	bo->blob_flags = ci->blob_flags;
-	bo->flags_known = true;
 	bo->hinted = req.blob_hints != 0;
-	bo->in_region = ci->blob_mem == VIRTGPU_BLOB_MEM_HOST3D &&
-			(ci->blob_flags & VIRTGPU_BLOB_FLAG_USE_MAPPABLE);
+	bo->imported = false;
+	bo->flags_known = true;
+	bo->in_region = in_region;
 
 	vws_spin_lock(&dev->table_lock);
 	ret = vws_table_insert_locked(dev, bo);
 	vws_spin_unlock(&dev->table_lock);
-	if (ret == -EEXIST) {
-		/* The kernel never does this; a vtest server can: the key is a
-		 * live object's, so only what is new is released, and the call
-		 * fails as the protocol error it is. */
-		vws_log(dev, VWS_DEBUG_BO, "create: key %u is already a live object's: "
-			"protocol error", desc.handle);
-		vws_bo_free(s, bo);
-		desc.handle = desc.res_id = 0;
-		ret = -EPROTO;
-		goto fail_close;
-	}
 	if (ret) {
-		vws_log(dev, VWS_DEBUG_BO, "create: handle %u: table insert: %s", desc.handle,
-			strerror(-ret));
+		if (ret == -EEXIST) {
+			/* The kernel never does this; a vtest server can: the
+			 * key is a live object's, so only what is new is
+			 * released (never the key), and the call fails as the
+			 * protocol error it is. */
+			vws_log(dev, VWS_DEBUG_BO, "create: key %u is already a live object's: "
+				"protocol error", bo->handle);
+			bo->handle = bo->res_id = 0;
+			ret = -EPROTO;
+		} else {
+			vws_log(dev, VWS_DEBUG_BO, "create: handle %u: table insert: %s",
+				bo->handle, strerror(-ret));
+		}
+		/* never in the table nor exported: no import can hold its key */
+		dev->ops->bo_close(dev, bo);
 		vws_bo_free(s, bo);
-		bo = NULL;
-		goto fail_close;
+		return ret;
 	}
 	vws_device_get(dev);
-	vws_stats_bo_added(dev, s, bo);
+	vws_stats_bo_created(dev, s, bo);
 	vws_log(dev, VWS_DEBUG_BO, "created handle %u res %u mem %u flags 0x%x size %llu%s%s",
 		bo->handle, bo->res_id, bo->blob_mem, bo->blob_flags,
 		(unsigned long long)bo->size, bo->hinted ? " hinted" : "",
 		req.extended ? " (56-byte call)" : " (48-byte call)");
 	*out = bo;
 	return 0;
-
-fail_close: {
-		/* A temporary object just to hand the backend what it made
-		 * (never exported: no import can hold its handle). */
-		struct vws_bo tmp = { .dev = dev, .handle = desc.handle, .res_id = desc.res_id,
-				      .size = desc.size, .backend_data = desc.backend_data,
-				      .backend_ptr = desc.backend_ptr };
-
-		dev->ops->bo_close(dev, &tmp);
-	}
-	return ret;
 }
 
 struct vws_bo *vws_bo_ref(struct vws_bo *bo)
@@ -188,7 +182,8 @@ struct vws_bo *vws_bo_ref(struct vws_bo *bo)
 	return bo;
 }
 
-/* Final unref: nobody else has the object. */
+/* Final unref: nobody else has the object, and nothing reads its
+ * mappings after this (a reused object starts anew: vws_bo_alloc). */
 static inline void vws_bo_unmap_all(struct vws_bo *bo)
 {
 	void *p = atomic_load_explicit(&bo->map_ptr, memory_order_relaxed);
@@ -197,8 +192,6 @@ static inline void vws_bo_unmap_all(struct vws_bo *bo)
 		munmap(p, bo->size);
 	if (bo->placed_ptr)
 		munmap(bo->placed_ptr, bo->size);
-	atomic_store_explicit(&bo->map_ptr, NULL, memory_order_relaxed);
-	bo->placed_ptr = NULL;
 }
 
 void vws_bo_unref(struct vws_bo *bo)

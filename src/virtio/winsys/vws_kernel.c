@@ -221,7 +221,7 @@ static void vws_kernel_probe_hints(struct vws_device *dev, enum vws_hint_support
 		.blob_hints = VWS_PROBE_HINT,
 		.extended = true,
 	};
-	struct vws_blob_desc desc;
+	uint32_t handle, res_id;
 	const char *where = "";
 	int fd = k->fd, ret;
 
@@ -236,17 +236,17 @@ static void vws_kernel_probe_hints(struct vws_device *dev, enum vws_hint_support
 		where = " (probed on a private file: no context)";
 	}
 
-	ret = vws_kernel_bo_create_on(fd, &req, &desc);
+	ret = vws_kernel_bo_create_on(fd, &req, &handle, &res_id);
 	if (!ret) {
-		vws_kernel_gem_close(fd, desc.handle);
+		vws_kernel_gem_close(fd, handle);
 		*out = VWS_HINT_IGNORED;
 		snprintf(reason, len, "kernel accepted an undefined hint bit: blob_hints "
 			 "unknown or unvalidated (Linux <= 7.2)%s", where);
 	} else if (ret == -EINVAL) {
 		req.blob_hints = 0;
-		ret = vws_kernel_bo_create_on(fd, &req, &desc);
+		ret = vws_kernel_bo_create_on(fd, &req, &handle, &res_id);
 		if (!ret) {
-			vws_kernel_gem_close(fd, desc.handle);
+			vws_kernel_gem_close(fd, handle);
 			*out = VWS_HINT_VALIDATED;
 			snprintf(reason, len, "kernel rejects undefined hint bits with EINVAL: "
 				 "validated blob_hints (review fixes present)%s", where);

@@ -27,19 +27,20 @@ static inline int vws_kernel_err(void)
 }
 
 /* vws_kernel_bo.c */
-int vws_kernel_bo_create_on(int fd, const struct vws_blob_request *req,
-			    struct vws_blob_desc *out);
+/* CREATE_BLOB on fd; on success the GEM handle and resource id. */
+int vws_kernel_bo_create_on(int fd, const struct vws_blob_request *req, uint32_t *handle,
+			    uint32_t *res_id);
 int vws_kernel_gem_close(int fd, uint32_t handle);
 int vws_kernel_bo_create(struct vws_device *dev, const struct vws_blob_request *req,
-			 struct vws_blob_desc *out);
+			 struct vws_bo *bo);
 void vws_kernel_bo_close(struct vws_device *dev, struct vws_bo *bo);
 int vws_kernel_bo_map(struct vws_device *dev, struct vws_bo *bo, void *fixed_addr,
-		      void **out);
-int vws_kernel_bo_reserve(struct vws_device *dev, struct vws_bo *bo);
+		      void **out, struct vws_shard *s);
+int vws_kernel_bo_reserve(struct vws_device *dev, struct vws_bo *bo, struct vws_shard *s);
 int vws_kernel_bo_export(struct vws_device *dev, struct vws_bo *bo, int *fd);
 int vws_kernel_bo_import(struct vws_device *dev, int fd, uint32_t *handle);
 int vws_kernel_bo_query(struct vws_device *dev, uint32_t handle, int fd,
-			struct vws_blob_desc *out);
+			struct vws_bo *bo);
 void vws_kernel_bo_import_abort(struct vws_device *dev, uint32_t handle);
 int vws_kernel_bo_wait(struct vws_device *dev, struct vws_bo *bo, bool nowait);
 

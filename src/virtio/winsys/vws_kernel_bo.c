@@ -20,8 +20,8 @@ int vws_kernel_gem_close(int fd, uint32_t handle)
 	return drmIoctl(fd, DRM_IOCTL_GEM_CLOSE, &gc) ? vws_kernel_err() : 0;
 }
 
-int vws_kernel_bo_create_on(int fd, const struct vws_blob_request *req,
-			    struct vws_blob_desc *out)
+int vws_kernel_bo_create_on(int fd, const struct vws_blob_request *req, uint32_t *handle,
+			    uint32_t *res_id)
 {
 	struct drm_virtgpu_resource_create_blob cb = {
 		.blob_mem = req->blob_mem,
@@ -48,19 +48,23 @@ int vws_kernel_bo_create_on(int fd, const struct vws_blob_request *req,
 	}
 	if (ret)
 		return vws_kernel_err();
-	*out = (struct vws_blob_desc){
-		.handle = cb.bo_handle,
-		.res_id = cb.res_handle,
-		.blob_mem = req->blob_mem,
-		.size = vws_page_round(req->size),
-	};
+	*handle = cb.bo_handle;
+	*res_id = cb.res_handle;
 	return 0;
 }
 
 int vws_kernel_bo_create(struct vws_device *dev, const struct vws_blob_request *req,
-			 struct vws_blob_desc *out)
+			 struct vws_bo *bo)
 {
-	return vws_kernel_bo_create_on(vws_kernel(dev)->fd, req, out);
+	int ret = vws_kernel_bo_create_on(vws_kernel(dev)->fd, req, &bo->handle, &bo->res_id);
+
+	if (ret)
+		return ret;
+	bo->blob_mem = req->blob_mem;
+	bo->size = vws_page_round(req->size);
+	bo->backend_data = 0; /* no offset yet (vws_kernel_bo_offset) */
+	bo->backend_ptr = NULL;
+	return 0;
 }
 
 void vws_kernel_bo_close(struct vws_device *dev, struct vws_bo *bo)
@@ -86,20 +90,19 @@ static int vws_kernel_bo_offset(struct vws_device *dev, struct vws_shard *s, str
 
 	if (bo->backend_data & VWS_KERNEL_OFFSET_VALID)
 		return 0;
-	vws_shard_add(dev, s, VWS_COUNT_MAP_IOCTLS, 1);
+	vws_stats_count_on(dev, s, VWS_STAT_MAP_IOCTL);
 	if (drmIoctl(vws_kernel(dev)->fd, DRM_IOCTL_VIRTGPU_MAP, &m))
 		return vws_kernel_err();
 	bo->backend_data = m.offset | VWS_KERNEL_OFFSET_VALID;
 	if (dev->info.hint_support == VWS_HINT_VALIDATED)
-		vws_stats_bo_held(dev, bo);
+		vws_stats_bo_held_on(dev, s, bo);
 	return 0;
 }
 
 int vws_kernel_bo_map(struct vws_device *dev, struct vws_bo *bo, void *fixed_addr,
-		      void **out)
+		      void **out, struct vws_shard *s)
 {
 	struct vws_kernel *k = vws_kernel(dev);
-	struct vws_shard *s = vws_shard(dev);
 	int flags = MAP_SHARED | (fixed_addr ? MAP_FIXED : 0);
 	void *p;
 	int ret;
@@ -109,7 +112,7 @@ int vws_kernel_bo_map(struct vws_device *dev, struct vws_bo *bo, void *fixed_add
 	ret = vws_kernel_bo_offset(dev, s, bo);
 	if (ret)
 		return ret;
-	vws_shard_add(dev, s, VWS_COUNT_MMAPS, 1);
+	vws_stats_count_on(dev, s, VWS_STAT_MMAP);
 	p = mmap(fixed_addr, (size_t)bo->size, PROT_READ | PROT_WRITE, flags, k->fd,
 		 (off_t)(bo->backend_data & ~VWS_KERNEL_OFFSET_VALID));
 	if (p == MAP_FAILED)
@@ -118,9 +121,9 @@ int vws_kernel_bo_map(struct vws_device *dev, struct vws_bo *bo, void *fixed_add
 	return 0;
 }
 
-int vws_kernel_bo_reserve(struct vws_device *dev, struct vws_bo *bo)
+int vws_kernel_bo_reserve(struct vws_device *dev, struct vws_bo *bo, struct vws_shard *s)
 {
-	return vws_kernel_bo_offset(dev, vws_shard(dev), bo);
+	return vws_kernel_bo_offset(dev, s, bo);
 }
 
 int vws_kernel_bo_export(struct vws_device *dev, struct vws_bo *bo, int *fd)
@@ -138,7 +141,7 @@ int vws_kernel_bo_import(struct vws_device *dev, int fd, uint32_t *handle)
 }
 
 int vws_kernel_bo_query(struct vws_device *dev, uint32_t handle, int fd,
-			struct vws_blob_desc *out)
+			struct vws_bo *bo)
 {
 	struct drm_virtgpu_resource_info ri = { .bo_handle = handle };
 	uint64_t size;
@@ -153,12 +156,12 @@ int vws_kernel_bo_query(struct vws_device *dev, uint32_t handle, int fd,
 	end = lseek(fd, 0, SEEK_END);
 	if (end > 0 && (uint32_t)end == ri.size)
 		size = (uint64_t)end;
-	*out = (struct vws_blob_desc){
-		.handle = handle,
-		.res_id = ri.res_handle,
-		.blob_mem = ri.blob_mem,
-		.size = size,
-	};
+	bo->handle = handle;
+	bo->res_id = ri.res_handle;
+	bo->blob_mem = ri.blob_mem;
+	bo->size = size;
+	bo->backend_data = 0;
+	bo->backend_ptr = NULL;
 	return 0;
 }
 

@@ -21,25 +21,26 @@ static bool vws_bo_has_mapping(struct vws_bo *bo)
 	return atomic_load_explicit(&bo->map_ptr, memory_order_relaxed) || bo->placed_ptr;
 }
 
-/* The backend's map, after the region admission (map_lock held). */
+/* The backend's map, after the region admission (map_lock held). s: this
+ * thread's copy of the counts (vws_shard), looked up once per call. */
 static inline __attribute__((always_inline)) int
-vws_bo_backend_map(struct vws_bo *bo, void *fixed_addr, void **out)
+vws_bo_backend_map(struct vws_bo *bo, struct vws_shard *s, void *fixed_addr, void **out)
 {
 	struct vws_device *dev = bo->dev;
 	int ret = vws_stats_region_admit(dev, bo);
 
 	if (ret)
 		return ret;
-	ret = dev->ops->bo_map(dev, bo, fixed_addr, out);
+	ret = dev->ops->bo_map(dev, bo, fixed_addr, out, s);
 	if (!ret && !vws_bo_has_mapping(bo))
-		vws_stats_bo_mapped(dev, vws_shard(dev), bo);
+		vws_stats_bo_mapped(dev, s, bo);
 	vws_stats_region_admit_end(dev, bo);
 	return ret;
 }
 
 /* map_lock held. */
 static inline __attribute__((always_inline)) int
-vws_bo_map_locked(struct vws_bo *bo, void **ptr, bool forced)
+vws_bo_map_locked(struct vws_bo *bo, struct vws_shard *s, void **ptr, bool forced)
 {
 	struct vws_device *dev = bo->dev;
 	void *p = atomic_load_explicit(&bo->map_ptr, memory_order_relaxed);
@@ -49,14 +50,14 @@ vws_bo_map_locked(struct vws_bo *bo, void **ptr, bool forced)
 		*ptr = p;
 		return 0;
 	}
-	ret = vws_bo_backend_map(bo, NULL, &p);
+	ret = vws_bo_backend_map(bo, s, NULL, &p);
 	if (ret) {
 		vws_log(dev, VWS_DEBUG_MAP, "handle %u%s map failed: %s", bo->handle,
 			forced ? " (forced by export)" : "", strerror(-ret));
 		return ret;
 	}
 	if (forced)
-		vws_count(dev, VWS_COUNT_FORCED_MAPS, 1);
+		vws_shard_add(dev, s, VWS_COUNT_FORCED_MAPS, 1);
 	/* Release: a thread that sees the pointer without the lock sees the
 	 * mapping complete. */
 	atomic_store_explicit(&bo->map_ptr, p, memory_order_release);
@@ -66,12 +67,13 @@ vws_bo_map_locked(struct vws_bo *bo, void **ptr, bool forced)
 	return 0;
 }
 
-int vws_bo_map_cached(struct vws_bo *bo, void **ptr, bool forced)
+static inline __attribute__((always_inline)) int
+vws_bo_map_cached_on(struct vws_bo *bo, struct vws_shard *s, void **ptr, bool forced)
 {
 	int ret;
 
 	vws_mtx_lock(&bo->map_lock);
-	ret = vws_bo_map_locked(bo, ptr, forced);
+	ret = vws_bo_map_locked(bo, s, ptr, forced);
 	vws_mtx_unlock(&bo->map_lock);
 	return ret;
 }
@@ -91,33 +93,62 @@ int vws_bo_force_map(struct vws_bo *bo)
 	/* A placed mapping also made the kernel map it: nothing to force. */
 	if (bo->hinted && !bo->region_held) {
 		if (dev->info.hint_support == VWS_HINT_VALIDATED && dev->ops->bo_reserve) {
-			ret = dev->ops->bo_reserve(dev, bo);
+			ret = dev->ops->bo_reserve(dev, bo, vws_shard(dev));
 			if (!ret)
 				vws_count(dev, VWS_COUNT_FORCED_MAPS, 1);
 			vws_log(dev, VWS_DEBUG_MAP, "handle %u: host mapping forced by export%s%s",
 				bo->handle, ret ? " failed: " : " (MAP ioctl, no mmap)",
 				ret ? strerror(-ret) : "");
 		} else {
-			ret = vws_bo_map_locked(bo, &p, true);
+			ret = vws_bo_map_locked(bo, vws_shard(dev), &p, true);
 		}
 	}
 	vws_mtx_unlock(&bo->map_lock);
 	return ret;
 }
 
-int vws_bo_map(struct vws_bo *bo, void **ptr)
+/* Out of line, so that a map of mapped memory saves no registers; called
+ * last (a jump), with the thread's copy of the counts already found. */
+static __attribute__((noinline)) int vws_bo_map_first(struct vws_bo *bo, struct vws_shard *s,
+						      void **ptr)
+{
+	return vws_bo_map_cached_on(bo, s, ptr, false);
+}
+
+/* vws_bo_map with the thread's copy of the counts s (NULL: the spill). */
+static inline __attribute__((always_inline)) int vws_bo_map_on(struct vws_bo *bo,
+							       struct vws_shard *s, void **ptr)
 {
 	void *p;
 
-	if (!bo || !ptr)
-		return -EINVAL;
-	vws_count(bo->dev, VWS_COUNT_MAP_CALLS, 1);
+	vws_shard_add(bo->dev, s, VWS_COUNT_MAP_CALLS, 1);
 	p = atomic_load_explicit(&bo->map_ptr, memory_order_acquire);
-	if (p) {
+	if (__builtin_expect(p != NULL, 1)) {
 		*ptr = p;
 		return 0;
 	}
-	return vws_bo_map_cached(bo, ptr, false);
+	return vws_bo_map_first(bo, s, ptr);
+}
+
+/* vws_bo_map when the thread last counted for another device: the full
+ * lookup, out of line (it is a call), so that the usual vws_bo_map makes
+ * none and needs no stack frame. */
+static __attribute__((noinline)) int vws_bo_map_lookup(struct vws_bo *bo, void **ptr)
+{
+	return vws_bo_map_on(bo, vws_shard_lookup(bo->dev), ptr);
+}
+
+int vws_bo_map(struct vws_bo *bo, void **ptr)
+{
+	struct vws_shard *s;
+
+	if (!bo || !ptr)
+		return -EINVAL;
+	s = vws_shard_hit(bo->dev);
+	if (__builtin_expect(!s, 0))
+		return vws_bo_map_lookup(bo, ptr);
+	/* s is not NULL: vws_shard_add's test for the spill goes */
+	return vws_bo_map_on(bo, s, ptr);
 }
 
 int vws_bo_map_placed(struct vws_bo *bo, void *addr)
@@ -136,7 +167,7 @@ int vws_bo_map_placed(struct vws_bo *bo, void *addr)
 		ret = -EBUSY;
 		goto out;
 	}
-	ret = vws_bo_backend_map(bo, addr, &p);
+	ret = vws_bo_backend_map(bo, vws_shard(dev), addr, &p);
 	if (ret) {
 		vws_log(dev, VWS_DEBUG_MAP, "handle %u placed map at %p failed: %s", bo->handle,
 			addr, strerror(-ret));

@@ -105,21 +105,34 @@ struct vws_device {
 	uint64_t region_bytes_admitted;
 };
 
+/* Laid out so that what a creation writes as zero lies in few words
+ * (vws_bo_alloc), and what a map of mapped memory reads (dev, map_ptr) in
+ * the first 24 bytes. */
 struct vws_bo {
 	struct vws_device *dev;
 	atomic_uint refcount;
-	/* Final unrefs that must back off because an import revived the
-	 * object after they dropped it to zero. table_lock. */
-	uint32_t revivals;
-	/* Its last reference is gone and its key is being closed (munmap,
-	 * GEM_CLOSE): still in the table, never revived. table_lock. */
-	bool closing;
+	/* map_lock serialises first maps, placed maps and the deferred ->
+	 * held transition; map_ptr is read without it once set. */
+	_Atomic uint32_t map_lock;       /* vws_mtx */
+	_Atomic(void *) map_ptr;
 
 	uint32_t handle;
 	uint32_t res_id;
 	uint32_t blob_mem;
 	uint32_t blob_flags;
 	uint64_t size;
+
+	/* Final unrefs that must back off because an import revived the
+	 * object after they dropped it to zero. table_lock. */
+	uint32_t revivals;
+	/* Its last reference is gone and its key is being closed (munmap,
+	 * GEM_CLOSE): still in the table, never revived. table_lock. */
+	bool closing;
+	bool region_held;        /* counted in region_bytes_held */
+	bool region_admitted;    /* counted in region_bytes_admitted; map_lock */
+	/* Whether the object's size is in its user's account (below).
+	 * map_lock. */
+	bool charged;
 	bool hinted;
 	bool imported;
 	/* blob_flags are the object's: false for an object another device
@@ -127,18 +140,13 @@ struct vws_bo {
 	bool flags_known;
 	/* HOST3D + MAPPABLE, created here: uses the host-visible region. */
 	bool in_region;
+	/* Where it is in the table (vws_table.h). table_lock. */
+	uint32_t slot;
 
-	/* map_lock serialises first maps, placed maps and the deferred ->
-	 * held transition; map_ptr is read without it once set. */
-	_Atomic uint32_t map_lock;       /* vws_mtx */
-	_Atomic(void *) map_ptr;
 	void *placed_ptr;
-	bool region_held;        /* counted in region_bytes_held */
-	bool region_admitted;    /* counted in region_bytes_admitted; map_lock */
 	/* The user's account of the bytes the object holds
-	 * (vws_bo_set_account), and whether its size is in it. map_lock. */
+	 * (vws_bo_set_account). map_lock. */
 	uint64_t *account;
-	bool charged;
 
 	uint64_t backend_data;
 	void *backend_ptr;
@@ -181,14 +189,18 @@ static inline void vws_spin_unlock(_Atomic uint32_t *l)
 
 /* Logging (vws_log.c) */
 uint32_t vws_debug_parse(const char *s);
+/* cold: the compiler moves a call's argument set-up off the object paths,
+ * which log only under VWS_DEBUG. */
 void vws_log_print(const struct vws_device *dev, uint32_t flag, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+	__attribute__((format(printf, 3, 4), cold));
 /* A debug line when VWS_DEBUG asks for flag's category; otherwise not even
- * its arguments are evaluated (the object paths log on every call). */
+ * its arguments are evaluated (the object paths log on every call). dev is
+ * never NULL: every caller logs for a device it was given and checked, or
+ * made (a test of it here would cost the object paths a branch a line). */
 #define vws_log(dev, flag, ...)                                                   \
 	do {                                                                      \
 		const struct vws_device *vws_log_dev_ = (dev);                    \
-		if (vws_log_dev_ && (vws_log_dev_->debug & (flag)))               \
+		if (vws_log_dev_->debug & (flag))                                 \
 			vws_log_print(vws_log_dev_, (flag), __VA_ARGS__);         \
 	} while (0)
 /* Always printed: a setting the user gave that the winsys could not use. */
@@ -213,7 +225,8 @@ struct __attribute__((aligned(64))) vws_shard {
 	 * on the device (vws_bo_alloc); the device frees it at its end. */
 	struct vws_bo *spare;
 };
-/* The device this thread counted for last, and its copy there. */
+/* The device this thread counted for last, and its copy there (never
+ * NULL: a thread whose copy could not be made is not cached). */
 struct vws_shard_last {
 	uint64_t id;
 	struct vws_shard *shard;
@@ -226,6 +239,14 @@ struct vws_shard *vws_shard_lookup(struct vws_device *dev);
 static inline struct vws_shard *vws_shard(struct vws_device *dev)
 {
 	return vws_shard_last.id == dev->id ? vws_shard_last.shard : vws_shard_lookup(dev);
+}
+
+/* The same when dev is the thread's last device (the copy, never NULL
+ * then: no test for the spill), else NULL: for a caller that takes another
+ * way then (vws_bo_map). */
+static inline struct vws_shard *vws_shard_hit(const struct vws_device *dev)
+{
+	return vws_shard_last.id == dev->id ? vws_shard_last.shard : NULL;
 }
 
 static inline void vws_shard_add(struct vws_device *dev, struct vws_shard *s, enum vws_count c,
@@ -250,6 +271,12 @@ static inline void vws_stats_count(struct vws_device *dev, enum vws_stat_counter
 {
 	vws_count(dev, (enum vws_count)c, 1);
 }
+/* The same on s, the copy of the counts an op was handed. */
+static inline void vws_stats_count_on(struct vws_device *dev, struct vws_shard *s,
+				      enum vws_stat_counter c)
+{
+	vws_shard_add(dev, s, (enum vws_count)c, 1);
+}
 /* bytes more held in the region (and the peak) */
 static inline void vws_stats_hold(struct vws_device *dev, uint64_t bytes)
 {
@@ -259,14 +286,12 @@ static inline void vws_stats_hold(struct vws_device *dev, uint64_t bytes)
 	while (held > peak && !atomic_compare_exchange_weak(&dev->region_peak, &peak, held))
 		;
 }
-/* A new object (created or imported), before it is shared; s: this
- * thread's copy (vws_shard). */
-static inline void vws_stats_bo_added(struct vws_device *dev, struct vws_shard *s,
-				      struct vws_bo *bo)
+/* A new object, before it is shared; s: this thread's copy (vws_shard).
+ * Created here: */
+static inline void vws_stats_bo_created(struct vws_device *dev, struct vws_shard *s,
+					struct vws_bo *bo)
 {
 	vws_shard_add(dev, s, VWS_COUNT_OBJECTS, 1);
-	if (bo->imported)
-		vws_shard_add(dev, s, VWS_COUNT_IMPORTED, 1);
 	if (bo->in_region) {
 		if (bo->hinted) {
 			vws_shard_add(dev, s, VWS_COUNT_DEFERRED, 1);
@@ -276,6 +301,12 @@ static inline void vws_stats_bo_added(struct vws_device *dev, struct vws_shard *
 			vws_stats_hold(dev, bo->size);
 		}
 	}
+}
+/* Imported (never in the region: whoever created it holds its range): */
+static inline void vws_stats_bo_imported(struct vws_device *dev, struct vws_shard *s)
+{
+	vws_shard_add(dev, s, VWS_COUNT_OBJECTS, 1);
+	vws_shard_add(dev, s, VWS_COUNT_IMPORTED, 1);
 }
 /* An object after its last reference (nobody else has it). */
 static inline void vws_stats_bo_removed(struct vws_device *dev, struct vws_shard *s,
@@ -295,17 +326,33 @@ static inline void vws_stats_bo_removed(struct vws_device *dev, struct vws_shard
 		}
 	}
 }
+void vws_stats_bo_charge(struct vws_bo *bo);
 /* The kernel reserved the object's region range before (or without) a
  * mapping: a backend op whose map reserves in a step that can succeed
- * while the mmap after it fails says so here. map_lock held. */
+ * while the mmap after it fails says so here (vws_stats_bo_held; _on: with
+ * this thread's copy of the counts, vws_shard). map_lock held. Inline: it
+ * happens once in the life of every deferred object that is mapped. */
+static inline void vws_stats_bo_held_on(struct vws_device *dev, struct vws_shard *s,
+					struct vws_bo *bo)
+{
+	/* deferred -> held, once (held first: the second time, at the end of
+	 * a first map, that alone decides) */
+	if (bo->region_held || !bo->in_region)
+		return;
+	bo->region_held = true;
+	vws_shard_add(dev, s, VWS_COUNT_DEFERRED, -1);
+	vws_shard_add(dev, s, VWS_COUNT_BYTES_DEFERRED, -(int64_t)bo->size);
+	vws_stats_hold(dev, bo->size);
+	if (bo->account)
+		vws_stats_bo_charge(bo);
+}
 void vws_stats_bo_held(struct vws_device *dev, struct vws_bo *bo);
 /* First mapping (cached, placed or forced) of an object. map_lock held. */
 static inline void vws_stats_bo_mapped(struct vws_device *dev, struct vws_shard *s,
 				       struct vws_bo *bo)
 {
 	vws_shard_add(dev, s, VWS_COUNT_MAPPED, 1);
-	if (bo->in_region && !bo->region_held)
-		vws_stats_bo_held(dev, bo);
+	vws_stats_bo_held_on(dev, s, bo);
 }
 /* The object's last mapping went away (its region range stays held). */
 void vws_stats_bo_unmapped(struct vws_device *dev);
@@ -318,8 +365,9 @@ int vws_stats_region_admit_slow(struct vws_device *dev, struct vws_bo *bo);
 void vws_stats_region_admit_end_slow(struct vws_device *dev, struct vws_bo *bo);
 static inline int vws_stats_region_admit(struct vws_device *dev, struct vws_bo *bo)
 {
-	/* Only a deferred map on a kernel that may hang needs admitting. */
-	if (!bo->hinted || bo->region_held || dev->info.hint_support != VWS_HINT_IGNORED)
+	/* Only a deferred map on a kernel that may hang needs admitting (the
+	 * device first: on any other kernel that alone decides). */
+	if (dev->info.hint_support != VWS_HINT_IGNORED || !bo->hinted || bo->region_held)
 		return 0;
 	return vws_stats_region_admit_slow(dev, bo);
 }
@@ -354,8 +402,15 @@ void vws_table_fini(struct vws_device *dev);
 #define VWS_BO_SPARE 1
 #endif
 
-static inline struct vws_bo *vws_bo_alloc(struct vws_device *dev, struct vws_shard *s,
-					   const struct vws_blob_desc *d)
+/* A new object's memory, with what the shared code starts every object
+ * with. Nothing is zero-filled first (this runs on every creation, and a
+ * fill of the whole object and the stores after it cost twice the stores
+ * alone), so every field is written once, by one of: here; the backend's
+ * bo_create or bo_query (handle, res_id, blob_mem, size, backend_data,
+ * backend_ptr); the caller (blob_flags, hinted, imported, flags_known,
+ * in_region); the table insert (slot). A field added to struct vws_bo
+ * must be given to one of them. */
+static inline struct vws_bo *vws_bo_alloc(struct vws_device *dev, struct vws_shard *s)
 {
 	struct vws_bo *bo = VWS_BO_SPARE && s ? s->spare : NULL;
 
@@ -365,17 +420,17 @@ static inline struct vws_bo *vws_bo_alloc(struct vws_device *dev, struct vws_sha
 		bo = malloc(sizeof(*bo));
 	if (!bo)
 		return NULL;
-	*bo = (struct vws_bo){
-		.dev = dev,
-		.handle = d->handle,
-		.res_id = d->res_id,
-		.blob_mem = d->blob_mem,
-		.size = d->size,
-		.backend_data = d->backend_data,
-		.backend_ptr = d->backend_ptr,
-	};
+	bo->dev = dev;
 	atomic_init(&bo->refcount, 1);
+	atomic_init(&bo->map_lock, 0);
 	atomic_init(&bo->map_ptr, NULL);
+	bo->revivals = 0;
+	bo->closing = false;
+	bo->region_held = false;
+	bo->region_admitted = false;
+	bo->charged = false;
+	bo->placed_ptr = NULL;
+	bo->account = NULL;
 	return bo;
 }
 
@@ -400,10 +455,8 @@ static inline void vws_device_put(struct vws_device *dev)
 		vws_device_destroy(dev);
 }
 
-/* Mapping (vws_map.c): the cached mapping, taken by map and export. */
-int vws_bo_map_cached(struct vws_bo *bo, void **ptr, bool forced);
-/* Export's rule: a hinted object the kernel has not mapped yet is mapped
- * now (and the mapping kept as the cached one). */
+/* Mapping (vws_map.c). Export's rule: a hinted object the kernel has not
+ * mapped yet is mapped now (and the mapping kept as the cached one). */
 int vws_bo_force_map(struct vws_bo *bo);
 
 /* The page size, asked once. */

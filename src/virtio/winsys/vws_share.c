@@ -44,43 +44,46 @@ int vws_bo_export_fd(struct vws_bo *bo, int *fd)
 static int vws_bo_import_new(struct vws_device *dev, int fd, uint32_t handle,
 			     uint64_t expected_size, struct vws_bo **out)
 {
-	struct vws_blob_desc desc;
-	struct vws_shard *s;
-	struct vws_bo *bo;
+	struct vws_shard *s = vws_shard(dev);
+	struct vws_bo *bo = vws_bo_alloc(dev, s);
 	int ret;
 
-	ret = dev->ops->bo_query(dev, handle, fd, &desc);
-	if (ret) {
-		vws_log(dev, VWS_DEBUG_IMPORT, "fd %d handle %u: query failed: %s", fd, handle,
-			strerror(-ret));
-		goto abort;
-	}
-	if (expected_size > desc.size) {
-		vws_log(dev, VWS_DEBUG_IMPORT, "fd %d: object has %llu bytes, %llu expected", fd,
-			(unsigned long long)desc.size, (unsigned long long)expected_size);
-		ret = -EINVAL;
-		goto abort;
-	}
-	s = vws_shard(dev);
-	bo = vws_bo_alloc(dev, s, &desc);
 	if (!bo) {
 		ret = -ENOMEM;
 		goto abort;
 	}
+	ret = dev->ops->bo_query(dev, handle, fd, bo);
+	if (ret) {
+		vws_log(dev, VWS_DEBUG_IMPORT, "fd %d handle %u: query failed: %s", fd, handle,
+			strerror(-ret));
+		goto free;
+	}
+	if (expected_size > bo->size) {
+		vws_log(dev, VWS_DEBUG_IMPORT, "fd %d: object has %llu bytes, %llu expected", fd,
+			(unsigned long long)bo->size, (unsigned long long)expected_size);
+		ret = -EINVAL;
+		goto free;
+	}
+	/* RESOURCE_INFO reports no blob flags; whoever created the object
+	 * holds its region range */
+	bo->blob_flags = 0;
+	bo->hinted = false;
 	bo->imported = true;
+	bo->flags_known = false;
+	bo->in_region = false;
 	vws_spin_lock(&dev->table_lock);
 	ret = vws_table_insert_locked(dev, bo);
 	vws_spin_unlock(&dev->table_lock);
-	if (ret) {
-		vws_bo_free(s, bo);
-		goto abort;
-	}
+	if (ret)
+		goto free;
 	vws_device_get(dev);
-	vws_stats_bo_added(dev, s, bo);
+	vws_stats_bo_imported(dev, s);
 	vws_log(dev, VWS_DEBUG_IMPORT, "fd %d: new object handle %u res %u mem %u size %llu",
 		fd, bo->handle, bo->res_id, bo->blob_mem, (unsigned long long)bo->size);
 	*out = bo;
 	return 0;
+free:
+	vws_bo_free(s, bo);
 abort:
 	dev->ops->bo_import_abort(dev, handle);
 	return ret;

@@ -123,21 +123,19 @@ static uint64_t vws_counts_sum(struct vws_device *dev, enum vws_count c)
 	return sum;
 }
 
+/* The user's account takes the bytes a deferred object holds from now on
+ * (vws_bo_set_account). map_lock held. */
+void vws_stats_bo_charge(struct vws_bo *bo)
+{
+	if (!bo->charged) {
+		__atomic_fetch_add(bo->account, bo->size, __ATOMIC_RELAXED);
+		bo->charged = true;
+	}
+}
+
 void vws_stats_bo_held(struct vws_device *dev, struct vws_bo *bo)
 {
-	/* deferred -> held, once: map_lock held */
-	if (bo->in_region && !bo->region_held) {
-		struct vws_shard *s = vws_shard(dev);
-
-		bo->region_held = true;
-		vws_shard_add(dev, s, VWS_COUNT_DEFERRED, -1);
-		vws_shard_add(dev, s, VWS_COUNT_BYTES_DEFERRED, -(int64_t)bo->size);
-		vws_stats_hold(dev, bo->size);
-		if (bo->account && !bo->charged) {
-			__atomic_fetch_add(bo->account, bo->size, __ATOMIC_RELAXED);
-			bo->charged = true;
-		}
-	}
+	vws_stats_bo_held_on(dev, vws_shard(dev), bo);
 }
 
 void vws_stats_bo_unmapped(struct vws_device *dev)

@@ -37,6 +37,7 @@ int vws_table_grow(struct vws_table *t)
 			;
 		n.keys[j] = t->keys[i];
 		n.vals[j] = t->vals[i];
+		n.vals[j]->slot = j;
 	}
 	n.count = t->count;
 	free(t->keys);

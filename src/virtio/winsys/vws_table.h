@@ -4,6 +4,8 @@
  * the design). table_lock held. Insert: -EEXIST when the key is a live
  * object's (a closing object's key is taken over: the kernel only reuses a
  * key once it is closed), -ENOMEM. Remove: only if the key maps to bo.
+ * Each object in the table knows its slot (bo->slot, kept when entries
+ * move): removal needs no hash and no probe.
  */
 #ifndef VWS_TABLE_H
 #define VWS_TABLE_H
@@ -47,6 +49,7 @@ static inline int vws_table_insert_locked(struct vws_device *dev, struct vws_bo 
 	i = vws_table_slot(t, bo->handle);
 	if (t->vals[i] && !t->vals[i]->closing)
 		return -EEXIST;
+	bo->slot = i;
 	if (t->vals[i]) {
 		/* the closing object's final removal will find it is not its own */
 		t->vals[i] = bo;
@@ -65,14 +68,13 @@ static inline struct vws_bo *vws_table_lookup_locked(struct vws_device *dev, uin
 	return t->cap ? t->vals[vws_table_slot(t, handle)] : NULL;
 }
 
+/* bo was inserted (so the table has slots); it is where bo->slot says,
+ * unless a creation took its slot over. */
 static inline void vws_table_remove_locked(struct vws_device *dev, struct vws_bo *bo)
 {
 	struct vws_table *t = &dev->table;
-	uint32_t i, j;
+	uint32_t i = bo->slot, j;
 
-	if (!t->cap)
-		return;
-	i = vws_table_slot(t, bo->handle);
 	if (t->vals[i] != bo)
 		return;
 	t->vals[i] = NULL;
@@ -87,6 +89,7 @@ static inline void vws_table_remove_locked(struct vws_device *dev, struct vws_bo
 			continue;
 		t->keys[i] = t->keys[j];
 		t->vals[i] = t->vals[j];
+		t->vals[i]->slot = i;
 		t->vals[j] = NULL;
 		i = j;
 	}

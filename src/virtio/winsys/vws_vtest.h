@@ -47,14 +47,14 @@ static inline int vws_vtest_bo_fd(const struct vws_bo *bo)
 
 /* vws_vtest_bo.c */
 int vws_vtest_bo_create(struct vws_device *dev, const struct vws_blob_request *req,
-			struct vws_blob_desc *out);
+			struct vws_bo *bo);
 void vws_vtest_bo_close(struct vws_device *dev, struct vws_bo *bo);
 int vws_vtest_bo_map(struct vws_device *dev, struct vws_bo *bo, void *fixed_addr,
-		     void **out);
+		     void **out, struct vws_shard *s);
 int vws_vtest_bo_export(struct vws_device *dev, struct vws_bo *bo, int *fd);
 int vws_vtest_bo_import(struct vws_device *dev, int fd, uint32_t *handle);
 int vws_vtest_bo_query(struct vws_device *dev, uint32_t handle, int fd,
-		       struct vws_blob_desc *out);
+		       struct vws_bo *bo);
 void vws_vtest_bo_import_abort(struct vws_device *dev, uint32_t handle);
 int vws_vtest_bo_wait(struct vws_device *dev, struct vws_bo *bo, bool nowait);
 

@@ -30,7 +30,7 @@ static const char *vws_vtest_blob_refused(const struct vws_blob_request *req)
 }
 
 int vws_vtest_bo_create(struct vws_device *dev, const struct vws_blob_request *req,
-			struct vws_blob_desc *out)
+			struct vws_bo *bo)
 {
 	struct vws_vtest *vt = vws_vtest(dev);
 	uint64_t size = vws_page_round(req->size);
@@ -67,13 +67,12 @@ int vws_vtest_bo_create(struct vws_device *dev, const struct vws_blob_request *r
 		vws_vtest_resource_unref(vt->conn, res_id);
 		return -EPROTO;
 	}
-	*out = (struct vws_blob_desc){
-		.handle = res_id,
-		.res_id = res_id,
-		.blob_mem = req->blob_mem,
-		.size = size,
-		.backend_data = (uint64_t)fd,
-	};
+	bo->handle = res_id;
+	bo->res_id = res_id;
+	bo->blob_mem = req->blob_mem;
+	bo->size = size;
+	bo->backend_data = (uint64_t)fd;
+	bo->backend_ptr = NULL;
 	return 0;
 }
 
@@ -94,7 +93,8 @@ void vws_vtest_bo_close(struct vws_device *dev, struct vws_bo *bo)
 		vws_log(dev, VWS_DEBUG_BO, "vtest: unref res %u: %s", bo->res_id, strerror(-ret));
 }
 
-int vws_vtest_bo_map(struct vws_device *dev, struct vws_bo *bo, void *fixed_addr, void **out)
+int vws_vtest_bo_map(struct vws_device *dev, struct vws_bo *bo, void *fixed_addr, void **out,
+		     struct vws_shard *s)
 {
 	void *p;
 
@@ -105,7 +105,7 @@ int vws_vtest_bo_map(struct vws_device *dev, struct vws_bo *bo, void *fixed_addr
 		 MAP_SHARED | (fixed_addr ? MAP_FIXED : 0), vws_vtest_bo_fd(bo), 0);
 	if (p == MAP_FAILED)
 		return -errno;
-	vws_stats_count(dev, VWS_STAT_MMAP);
+	vws_stats_count_on(dev, s, VWS_STAT_MMAP);
 	*out = p;
 	return 0;
 }
@@ -152,7 +152,7 @@ int vws_vtest_bo_import(struct vws_device *dev, int fd, uint32_t *handle)
 
 /* Never reached: import only returns keys that are in the table. */
 int vws_vtest_bo_query(struct vws_device *dev, uint32_t handle, int fd,
-		       struct vws_blob_desc *out)
+		       struct vws_bo *bo)
 {
 	return -ENODEV;
 }
