@@ -34,6 +34,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -66,28 +67,30 @@ unsigned long vgshim_udmabuf_created(void)
 typedef int (*vgshim_openat_fn)(int, const char *, int, ...);
 typedef int (*vgshim_ioctl_fn)(int, unsigned long, ...);
 
+/* libc's functions behind ours, found once, before the first call needs
+ * one (whichever thread gets there first: pthread_once orders the rest) */
+static vgshim_openat_fn vgshim_udmabuf_openat_fn;
+static vgshim_ioctl_fn vgshim_udmabuf_ioctl_fn;
+static pthread_once_t vgshim_udmabuf_once = PTHREAD_ONCE_INIT;
+
+static void vgshim_udmabuf_load(void)
+{
+	void *o = dlsym(RTLD_NEXT, "openat"), *i = dlsym(RTLD_NEXT, "ioctl");
+
+	memcpy(&vgshim_udmabuf_openat_fn, &o, sizeof(o));
+	memcpy(&vgshim_udmabuf_ioctl_fn, &i, sizeof(i));
+}
+
 static vgshim_openat_fn vgshim_udmabuf_next_openat(void)
 {
-	static vgshim_openat_fn fn;
-	void *p;
-
-	if (!fn) {
-		p = dlsym(RTLD_NEXT, "openat");
-		memcpy(&fn, &p, sizeof(p));
-	}
-	return fn;
+	pthread_once(&vgshim_udmabuf_once, vgshim_udmabuf_load);
+	return vgshim_udmabuf_openat_fn;
 }
 
 static vgshim_ioctl_fn vgshim_udmabuf_next_ioctl(void)
 {
-	static vgshim_ioctl_fn fn;
-	void *p;
-
-	if (!fn) {
-		p = dlsym(RTLD_NEXT, "ioctl");
-		memcpy(&fn, &p, sizeof(p));
-	}
-	return fn;
+	pthread_once(&vgshim_udmabuf_once, vgshim_udmabuf_load);
+	return vgshim_udmabuf_ioctl_fn;
 }
 
 static int vgshim_udmabuf_log(void)
