@@ -41,15 +41,12 @@
 #include <vulkan/vulkan.h>
 
 #include "vgshim.h"
+#include "vk_setup.h"
 
 struct vmb {
-	VkInstance instance;
-	VkPhysicalDevice pdev;
-	VkDevice dev;
+	struct vks vk;
 	uint32_t type;
 	VkMemoryPropertyFlags type_flags;
-	bool has_export;
-	char name[VK_MAX_PHYSICAL_DEVICE_NAME_SIZE];
 	void (*counters)(struct vgshim_counters *out);
 };
 
@@ -132,55 +129,20 @@ static void vmb_summary(struct vmb_series *s, double *mean, double *median, doub
 	*p90 = s->ns[(s->n * 9) / 10];
 }
 
-static bool vmb_has_ext(VkPhysicalDevice pdev, const char *name)
-{
-	VkExtensionProperties *props;
-	uint32_t n = 0;
-	bool found = false;
-
-	if (vkEnumerateDeviceExtensionProperties(pdev, NULL, &n, NULL) != VK_SUCCESS)
-		return false;
-	props = calloc(n ? n : 1, sizeof(*props));
-	if (!props)
-		return false;
-	if (vkEnumerateDeviceExtensionProperties(pdev, NULL, &n, props) == VK_SUCCESS)
-		for (uint32_t i = 0; i < n && !found; i++)
-			found = !strcmp(props[i].extensionName, name);
-	free(props);
-	return found;
-}
-
 static void vmb_init(struct vmb *v, bool need_export)
 {
-	const VkApplicationInfo app = {
-		.sType = VK_STRUCTURE_TYPE_APPLICATION_INFO,
-		.pApplicationName = "vk-membench",
-		.apiVersion = VK_API_VERSION_1_1,
-	};
-	const VkInstanceCreateInfo ici = {
-		.sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
-		.pApplicationInfo = &app,
-	};
-	const char *exts[] = { VK_KHR_EXTERNAL_MEMORY_FD_EXTENSION_NAME,
-			       VK_EXT_EXTERNAL_MEMORY_DMA_BUF_EXTENSION_NAME };
 	const VkMemoryPropertyFlags want =
 		VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
 	VkPhysicalDeviceMemoryProperties mp;
-	VkPhysicalDeviceProperties props;
-	VkPhysicalDevice pdevs[8];
-	uint32_t n = 8;
-	const float prio = 1.0f;
+	const char *what;
+	VkResult r;
 
-	VMB_CHECK(vkCreateInstance(&ici, NULL, &v->instance));
-	VMB_CHECK(vkEnumeratePhysicalDevices(v->instance, &n, pdevs));
-	if (!n) {
-		fprintf(stderr, "vk-membench: no physical device\n");
+	r = vks_instance(&v->vk, "vk-membench", &what);
+	if (r != VK_SUCCESS) {
+		fprintf(stderr, "vk-membench: %s failed: %d\n", what, r);
 		exit(3);
 	}
-	v->pdev = pdevs[0];
-	vkGetPhysicalDeviceProperties(v->pdev, &props);
-	snprintf(v->name, sizeof(v->name), "%s", props.deviceName);
-	vkGetPhysicalDeviceMemoryProperties(v->pdev, &mp);
+	vkGetPhysicalDeviceMemoryProperties(v->vk.pdev, &mp);
 	v->type = UINT32_MAX;
 	for (int pass = 0; pass < 2 && v->type == UINT32_MAX; pass++)
 		for (uint32_t i = 0; i < mp.memoryTypeCount && v->type == UINT32_MAX; i++) {
@@ -195,25 +157,15 @@ static void vmb_init(struct vmb *v, bool need_export)
 		exit(77);
 	}
 	v->type_flags = mp.memoryTypes[v->type].propertyFlags;
-	v->has_export = vmb_has_ext(v->pdev, exts[0]) && vmb_has_ext(v->pdev, exts[1]);
-	if (need_export && !v->has_export)
+	if (need_export && !v->vk.has_export)
 		fprintf(stderr, "vk-membench: %s cannot export dma-bufs: no exportable memory\n",
-			v->name);
-
-	const VkDeviceQueueCreateInfo qci = {
-		.sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,
-		.queueFamilyIndex = 0,
-		.queueCount = 1,
-		.pQueuePriorities = &prio,
-	};
-	const VkDeviceCreateInfo dci = {
-		.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
-		.queueCreateInfoCount = 1,
-		.pQueueCreateInfos = &qci,
-		.enabledExtensionCount = v->has_export ? 2 : 0,
-		.ppEnabledExtensionNames = exts,
-	};
-	VMB_CHECK(vkCreateDevice(v->pdev, &dci, NULL, &v->dev));
+			v->vk.name);
+	/* memory only: the first queue family will do */
+	r = vks_device(&v->vk, 0, &what);
+	if (r != VK_SUCCESS) {
+		fprintf(stderr, "vk-membench: %s failed: %d\n", what, r);
+		exit(3);
+	}
 
 	/* the kernel model's counters, when it is preloaded (its test API) */
 	*(void **)&v->counters = dlsym(RTLD_DEFAULT, "vgshim_get_counters");
@@ -233,7 +185,7 @@ static VkDeviceMemory vmb_alloc(struct vmb *v, VkDeviceSize size, bool exportabl
 	};
 	VkDeviceMemory mem;
 
-	VMB_CHECK(vkAllocateMemory(v->dev, &mai, NULL, &mem));
+	VMB_CHECK(vkAllocateMemory(v->vk.dev, &mai, NULL, &mem));
 	return mem;
 }
 
@@ -241,7 +193,7 @@ static void *vmb_map(struct vmb *v, VkDeviceMemory mem)
 {
 	void *p;
 
-	VMB_CHECK(vkMapMemory(v->dev, mem, 0, VK_WHOLE_SIZE, 0, &p));
+	VMB_CHECK(vkMapMemory(v->vk.dev, mem, 0, VK_WHOLE_SIZE, 0, &p));
 	return p;
 }
 
@@ -272,7 +224,7 @@ static void vmb_round(struct vmb *v, VkDeviceMemory *mem, uint64_t count, VkDevi
 	for (uint64_t j = 0; j < cached; j++) {
 		t0 = vmb_now_ns();
 		for (uint64_t i = 0; i < count; i++) {
-			vkUnmapMemory(v->dev, mem[i]);
+			vkUnmapMemory(v->vk.dev, mem[i]);
 			vmb_map(v, mem[i]);
 		}
 		t1 = vmb_now_ns();
@@ -280,9 +232,9 @@ static void vmb_round(struct vmb *v, VkDeviceMemory *mem, uint64_t count, VkDevi
 			vmb_add(&s[VMB_CACHED_MAP], (t1 - t0) / (double)count);
 	}
 	for (uint64_t i = 0; i < count; i++) {
-		vkUnmapMemory(v->dev, mem[i]);
+		vkUnmapMemory(v->vk.dev, mem[i]);
 		t0 = vmb_now_ns();
-		vkFreeMemory(v->dev, mem[i], NULL);
+		vkFreeMemory(v->vk.dev, mem[i], NULL);
 		t1 = vmb_now_ns();
 		if (s)
 			vmb_add(&s[VMB_FREE], t1 - t0);
@@ -296,7 +248,7 @@ static void vmb_round(struct vmb *v, VkDeviceMemory *mem, uint64_t count, VkDevi
 	}
 	for (uint64_t i = 0; i < count; i++) {
 		t0 = vmb_now_ns();
-		vkFreeMemory(v->dev, mem[i], NULL);
+		vkFreeMemory(v->vk.dev, mem[i], NULL);
 		t1 = vmb_now_ns();
 		if (s)
 			vmb_add(&s[VMB_FREE_UNMAPPED], t1 - t0);
@@ -349,7 +301,7 @@ static void vmb_region_phase(struct vmb *v, VkDeviceSize size, struct vmb_region
 		((volatile uint8_t *)vmb_map(v, mem[r->plain + i]))[0] = 1;
 	r->after_map_exportable = vmb_delta(vmb_region(v), base);
 	for (uint64_t i = 0; i < n; i++)
-		vkFreeMemory(v->dev, mem[i], NULL);
+		vkFreeMemory(v->vk.dev, mem[i], NULL);
 	free(mem);
 }
 
@@ -417,7 +369,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	vmb_init(&v, exportable > 0);
-	if (!v.has_export)
+	if (!v.vk.has_export)
 		exportable = 0;
 	mem = calloc(count, sizeof(*mem));
 	if (!mem)
@@ -437,14 +389,14 @@ int main(int argc, char **argv)
 	r.exportable_mapped = (exportable * map_percent + 50) / 100;
 	vmb_region_phase(&v, size, &r);
 
-	vkDestroyDevice(v.dev, NULL);
-	vkDestroyInstance(v.instance, NULL);
+	vkDestroyDevice(v.vk.dev, NULL);
+	vkDestroyInstance(v.vk.instance, NULL);
 
 	if (json) {
 		printf("{\"device\": \"%s\", \"memory_type\": %u, \"device_local\": %s, "
 		       "\"count\": %" PRIu64 ", \"size\": %" PRIu64 ", \"size_rounded\": %" PRIu64
 		       ", \"rounds\": %" PRIu64 ", \"cached\": %" PRIu64 ", \"latency_ns\": {",
-		       v.name, v.type,
+		       v.vk.name, v.type,
 		       v.type_flags & VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT ? "true" : "false",
 		       count, size, vmb_page_round(size), rounds, cached);
 		for (int i = 0; i < VMB_SERIES; i++) {
@@ -458,7 +410,7 @@ int main(int argc, char **argv)
 		       ", \"exportable\": %" PRIu64
 		       ", \"plain_mapped\": %" PRIu64 ", \"exportable_mapped\": %" PRIu64
 		       ", \"bytes_mapped\": %" PRIu64 ", ",
-		       v.has_export ? "true" : "false", r.plain, r.exportable, r.plain_mapped,
+		       v.vk.has_export ? "true" : "false", r.plain, r.exportable, r.plain_mapped,
 		       r.exportable_mapped, (r.plain_mapped + r.exportable_mapped) * vmb_page_round(size));
 		vmb_print_i64("held_after_alloc_plain", r.after_alloc_plain, ", ");
 		vmb_print_i64("held_after_alloc_exportable", r.after_alloc_exportable, ", ");
@@ -468,7 +420,7 @@ int main(int argc, char **argv)
 	} else {
 		printf("vk-membench: %s, memory type %u%s, %" PRIu64 " x %" PRIu64
 		       " bytes, %" PRIu64 " rounds\n",
-		       v.name, v.type,
+		       v.vk.name, v.type,
 		       v.type_flags & VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT ? " (device-local)" : "",
 		       count, size, rounds);
 		for (int i = 0; i < VMB_SERIES; i++) {

@@ -29,18 +29,16 @@
 #include <unistd.h>
 #include <vulkan/vulkan.h>
 
+#include "vk_setup.h"
+
 #define VKR_FILL 0xa5a5a5a5u
 
 struct vkr {
-	VkInstance instance;
-	VkPhysicalDevice pdev;
-	VkDevice dev;
+	struct vks vk;
 	VkQueue queue;
 	uint32_t queue_family;
 	VkCommandPool pool;
 	VkPhysicalDeviceMemoryProperties mem_props;
-	char name[VK_MAX_PHYSICAL_DEVICE_NAME_SIZE];
-	bool has_export;
 	PFN_vkGetMemoryFdKHR get_memory_fd;
 };
 
@@ -69,64 +67,27 @@ static const char *vkr_result_name(VkResult r)
 }
 
 /* A failed command ends the program with its VkResult. */
-#define VKR_CHECK(call)                                                             \
-	do {                                                                        \
-		VkResult r_ = (call);                                               \
-		if (r_ != VK_SUCCESS) {                                             \
-			fprintf(stderr, "vk-roundtrip: %s failed: %s (%d)\n", #call,  \
-				vkr_result_name(r_), r_);                           \
-			exit(r_ == VK_ERROR_DEVICE_LOST ? 4 : 3);                    \
-		}                                                                   \
-	} while (0)
-
-static bool vkr_has_ext(VkPhysicalDevice pdev, const char *name)
+static void vkr_check(VkResult r, const char *what)
 {
-	VkExtensionProperties *props;
-	uint32_t n = 0;
-	bool found = false;
-
-	if (vkEnumerateDeviceExtensionProperties(pdev, NULL, &n, NULL) != VK_SUCCESS)
-		return false;
-	props = calloc(n ? n : 1, sizeof(*props));
-	if (!props)
-		return false;
-	if (vkEnumerateDeviceExtensionProperties(pdev, NULL, &n, props) == VK_SUCCESS)
-		for (uint32_t i = 0; i < n && !found; i++)
-			found = !strcmp(props[i].extensionName, name);
-	free(props);
-	return found;
+	if (r != VK_SUCCESS) {
+		fprintf(stderr, "vk-roundtrip: %s failed: %s (%d)\n", what, vkr_result_name(r), r);
+		exit(r == VK_ERROR_DEVICE_LOST ? 4 : 3);
+	}
 }
+#define VKR_CHECK(call) vkr_check((call), #call)
 
 static void vkr_init(struct vkr *v)
 {
-	const VkApplicationInfo app = {
-		.sType = VK_STRUCTURE_TYPE_APPLICATION_INFO,
-		.pApplicationName = "vk-roundtrip",
-		.apiVersion = VK_API_VERSION_1_1,
-	};
-	const VkInstanceCreateInfo ici = {
-		.sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
-		.pApplicationInfo = &app,
-	};
-	const char *exts[] = { VK_KHR_EXTERNAL_MEMORY_FD_EXTENSION_NAME,
-			       VK_EXT_EXTERNAL_MEMORY_DMA_BUF_EXTENSION_NAME };
 	VkQueueFamilyProperties qf[16];
-	VkPhysicalDeviceProperties props;
-	VkPhysicalDevice pdevs[8];
-	uint32_t n = 8, nq = 16;
-	const float prio = 1.0f;
+	uint32_t nq = 16;
+	const char *what;
+	VkResult r;
 
-	VKR_CHECK(vkCreateInstance(&ici, NULL, &v->instance));
-	VKR_CHECK(vkEnumeratePhysicalDevices(v->instance, &n, pdevs));
-	if (!n) {
-		fprintf(stderr, "vk-roundtrip: no physical device\n");
-		exit(3);
-	}
-	v->pdev = pdevs[0];
-	vkGetPhysicalDeviceProperties(v->pdev, &props);
-	snprintf(v->name, sizeof(v->name), "%s", props.deviceName);
-	vkGetPhysicalDeviceMemoryProperties(v->pdev, &v->mem_props);
-	vkGetPhysicalDeviceQueueFamilyProperties(v->pdev, &nq, qf);
+	/* what names the failed call only once the call has returned */
+	r = vks_instance(&v->vk, "vk-roundtrip", &what);
+	vkr_check(r, what);
+	vkGetPhysicalDeviceMemoryProperties(v->vk.pdev, &v->mem_props);
+	vkGetPhysicalDeviceQueueFamilyProperties(v->vk.pdev, &nq, qf);
 	v->queue_family = UINT32_MAX;
 	for (uint32_t i = 0; i < nq && v->queue_family == UINT32_MAX; i++)
 		if (qf[i].queueFlags & (VK_QUEUE_GRAPHICS_BIT | VK_QUEUE_COMPUTE_BIT |
@@ -136,39 +97,25 @@ static void vkr_init(struct vkr *v)
 		fprintf(stderr, "vk-roundtrip: no queue family can transfer\n");
 		exit(77);
 	}
-	v->has_export = vkr_has_ext(v->pdev, exts[0]) && vkr_has_ext(v->pdev, exts[1]);
-
-	const VkDeviceQueueCreateInfo qci = {
-		.sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,
-		.queueFamilyIndex = v->queue_family,
-		.queueCount = 1,
-		.pQueuePriorities = &prio,
-	};
-	const VkDeviceCreateInfo dci = {
-		.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
-		.queueCreateInfoCount = 1,
-		.pQueueCreateInfos = &qci,
-		.enabledExtensionCount = v->has_export ? 2 : 0,
-		.ppEnabledExtensionNames = exts,
-	};
-	VKR_CHECK(vkCreateDevice(v->pdev, &dci, NULL, &v->dev));
-	vkGetDeviceQueue(v->dev, v->queue_family, 0, &v->queue);
-	if (v->has_export)
+	r = vks_device(&v->vk, v->queue_family, &what);
+	vkr_check(r, what);
+	vkGetDeviceQueue(v->vk.dev, v->queue_family, 0, &v->queue);
+	if (v->vk.has_export)
 		v->get_memory_fd =
-			(PFN_vkGetMemoryFdKHR)vkGetDeviceProcAddr(v->dev, "vkGetMemoryFdKHR");
+			(PFN_vkGetMemoryFdKHR)vkGetDeviceProcAddr(v->vk.dev, "vkGetMemoryFdKHR");
 	const VkCommandPoolCreateInfo pci = {
 		.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
 		.flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT,
 		.queueFamilyIndex = v->queue_family,
 	};
-	VKR_CHECK(vkCreateCommandPool(v->dev, &pci, NULL, &v->pool));
+	VKR_CHECK(vkCreateCommandPool(v->vk.dev, &pci, NULL, &v->pool));
 }
 
 static void vkr_fini(struct vkr *v)
 {
-	vkDestroyCommandPool(v->dev, v->pool, NULL);
-	vkDestroyDevice(v->dev, NULL);
-	vkDestroyInstance(v->instance, NULL);
+	vkDestroyCommandPool(v->vk.dev, v->pool, NULL);
+	vkDestroyDevice(v->vk.dev, NULL);
+	vkDestroyInstance(v->vk.instance, NULL);
 }
 
 static uint32_t vkr_memory_type(const struct vkr *v, uint32_t bits, VkMemoryPropertyFlags want)
@@ -200,8 +147,8 @@ static void vkr_buffer_create(struct vkr *v, VkDeviceSize size, bool exportable,
 	VkMemoryRequirements req;
 	uint32_t type;
 
-	VKR_CHECK(vkCreateBuffer(v->dev, &bci, NULL, &b->buffer));
-	vkGetBufferMemoryRequirements(v->dev, b->buffer, &req);
+	VKR_CHECK(vkCreateBuffer(v->vk.dev, &bci, NULL, &b->buffer));
+	vkGetBufferMemoryRequirements(v->vk.dev, b->buffer, &req);
 	type = vkr_memory_type(v, req.memoryTypeBits,
 			       VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT |
 				       VK_MEMORY_PROPERTY_HOST_COHERENT_BIT);
@@ -215,15 +162,15 @@ static void vkr_buffer_create(struct vkr *v, VkDeviceSize size, bool exportable,
 		.allocationSize = req.size,
 		.memoryTypeIndex = type,
 	};
-	VKR_CHECK(vkAllocateMemory(v->dev, &mai, NULL, &b->memory));
-	VKR_CHECK(vkBindBufferMemory(v->dev, b->buffer, b->memory, 0));
+	VKR_CHECK(vkAllocateMemory(v->vk.dev, &mai, NULL, &b->memory));
+	VKR_CHECK(vkBindBufferMemory(v->vk.dev, b->buffer, b->memory, 0));
 	b->size = size;
 }
 
 static void vkr_buffer_destroy(struct vkr *v, struct vkr_buffer *b)
 {
-	vkDestroyBuffer(v->dev, b->buffer, NULL);
-	vkFreeMemory(v->dev, b->memory, NULL);
+	vkDestroyBuffer(v->vk.dev, b->buffer, NULL);
+	vkFreeMemory(v->vk.dev, b->memory, NULL);
 }
 
 /* A one-time command buffer, recording. */
@@ -241,7 +188,7 @@ static VkCommandBuffer vkr_cmd_begin(struct vkr *v)
 	};
 	VkCommandBuffer cmd;
 
-	VKR_CHECK(vkAllocateCommandBuffers(v->dev, &cai, &cmd));
+	VKR_CHECK(vkAllocateCommandBuffers(v->vk.dev, &cai, &cmd));
 	VKR_CHECK(vkBeginCommandBuffer(cmd, &begin));
 	return cmd;
 }
@@ -260,11 +207,11 @@ static void vkr_cmd_run(struct vkr *v, VkCommandBuffer cmd)
 	VkFence fence;
 
 	VKR_CHECK(vkEndCommandBuffer(cmd));
-	VKR_CHECK(vkCreateFence(v->dev, &fci, NULL, &fence));
+	VKR_CHECK(vkCreateFence(v->vk.dev, &fci, NULL, &fence));
 	VKR_CHECK(vkQueueSubmit(v->queue, 1, &si, fence));
-	VKR_CHECK(vkWaitForFences(v->dev, 1, &fence, VK_TRUE, 60ull * 1000000000ull));
-	vkDestroyFence(v->dev, fence, NULL);
-	vkFreeCommandBuffers(v->dev, v->pool, 1, &cmd);
+	VKR_CHECK(vkWaitForFences(v->vk.dev, 1, &fence, VK_TRUE, 60ull * 1000000000ull));
+	vkDestroyFence(v->vk.dev, fence, NULL);
+	vkFreeCommandBuffers(v->vk.dev, v->pool, 1, &cmd);
 }
 
 static uint8_t vkr_pattern(uint32_t seed, size_t i)
@@ -284,7 +231,7 @@ static int vkr_buffer_use(struct vkr *v, struct vkr_buffer *b, uint32_t seed)
 	uint8_t *p;
 	int bad = 0;
 
-	VKR_CHECK(vkMapMemory(v->dev, b->memory, 0, VK_WHOLE_SIZE, 0, (void **)&p));
+	VKR_CHECK(vkMapMemory(v->vk.dev, b->memory, 0, VK_WHOLE_SIZE, 0, (void **)&p));
 	for (VkDeviceSize i = 0; i < b->size; i++)
 		p[i] = vkr_pattern(seed, (size_t)i);
 
@@ -320,7 +267,7 @@ static int vkr_buffer_use(struct vkr *v, struct vkr_buffer *b, uint32_t seed)
 			bad++;
 		}
 	}
-	vkUnmapMemory(v->dev, b->memory);
+	vkUnmapMemory(v->vk.dev, b->memory);
 	return bad;
 }
 
@@ -339,7 +286,7 @@ static int vkr_export(struct vkr *v, struct vkr_buffer *b, uint32_t word)
 	uint32_t *p;
 	int fd = -1, bad = 0;
 
-	VKR_CHECK(v->get_memory_fd(v->dev, &gi, &fd));
+	VKR_CHECK(v->get_memory_fd(v->vk.dev, &gi, &fd));
 	if (fd < 0) {
 		fprintf(stderr, "vk-roundtrip: vkGetMemoryFdKHR gave no fd\n");
 		return 1;
@@ -409,8 +356,8 @@ int main(int argc, char **argv)
 	if (nmap > nbuf)
 		nmap = nbuf;
 	vkr_init(&v);
-	if (nexport && !v.has_export) {
-		fprintf(stderr, "vk-roundtrip: %s cannot export dma-bufs\n", v.name);
+	if (nexport && !v.vk.has_export) {
+		fprintf(stderr, "vk-roundtrip: %s cannot export dma-bufs\n", v.vk.name);
 		return 77;
 	}
 	bufs = calloc(nbuf + nexport, sizeof(*bufs));
@@ -437,10 +384,10 @@ int main(int argc, char **argv)
 	if (json)
 		printf("{\"device\": \"%s\", \"buffers\": %" PRIu64 ", \"size\": %" PRIu64
 		       ", \"mapped\": %" PRIu64 ", \"exported\": %" PRIu64 ", \"bad_words\": %d}\n",
-		       v.name, nbuf, size, nmap, nexport, bad);
+		       v.vk.name, nbuf, size, nmap, nexport, bad);
 	else
 		printf("vk-roundtrip: %s: %" PRIu64 " buffers of %" PRIu64 " bytes, %" PRIu64
 		       " mapped and used, %" PRIu64 " exported unmapped: %s\n",
-		       v.name, nbuf, size, nmap, nexport, bad ? "WRONG DATA" : "ok");
+		       v.vk.name, nbuf, size, nmap, nexport, bad ? "WRONG DATA" : "ok");
 	return bad ? 1 : 0;
 }
