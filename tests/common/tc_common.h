@@ -39,5 +39,8 @@ void tc_leak_check(const struct tc_leak_baseline *b);
 char *tc_write_temp(const char *text);
 /* A fresh empty temporary directory (malloc'd path). */
 char *tc_temp_dir(void);
+/* What fn(arg) wrote to stderr (fd 2 and stdio), in a static buffer that
+ * the next call overwrites (at most 8 KiB kept). */
+const char *tc_stderr_of(void (*fn)(void *), void *arg);
 
 #endif /* TC_COMMON_H */

@@ -61,3 +61,25 @@ char *tc_temp_dir(void)
 	assert_non_null(mkdtemp(path));
 	return path;
 }
+
+const char *tc_stderr_of(void (*fn)(void *), void *arg)
+{
+	static char buf[8192];
+	char *path = tc_write_temp("");
+	int fd = open(path, O_RDWR | O_CLOEXEC), saved = dup(2);
+	ssize_t n;
+
+	assert_true(fd >= 0 && saved >= 0);
+	fflush(stderr);
+	dup2(fd, 2);
+	fn(arg);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	n = pread(fd, buf, sizeof(buf) - 1, 0);
+	buf[n > 0 ? n : 0] = '\0';
+	close(fd);
+	unlink(path);
+	free(path);
+	return buf;
+}

@@ -238,28 +238,6 @@ static void config_standard_paths(void **state)
 	free(dir);
 }
 
-/* stderr of fn(arg), captured (static buffer). */
-static const char *stderr_of(void (*fn)(void *), void *arg)
-{
-	static char buf[8192];
-	char *path = tc_write_temp("");
-	int fd = open(path, O_RDWR | O_CLOEXEC), saved = dup(2);
-	ssize_t n;
-
-	assert_true(fd >= 0 && saved >= 0);
-	fflush(stderr);
-	dup2(fd, 2);
-	fn(arg);
-	fflush(stderr);
-	dup2(saved, 2);
-	close(saved);
-	n = pread(fd, buf, sizeof(buf) - 1, 0);
-	buf[n > 0 ? n : 0] = '\0';
-	close(fd);
-	unlink(path);
-	free(path);
-	return buf;
-}
 
 struct open_args {
 	enum vws_defer_policy caller;
@@ -302,7 +280,7 @@ static void config_size_bounded(void **state)
 	const char *err;
 
 	a.file = big_token_file(4u << 20);
-	err = stderr_of(open_with_args, &a);
+	err = tc_stderr_of(open_with_args, &a);
 	assert_int_equal(a.p.defer, VWS_DEFER_ALWAYS);
 	assert_string_equal(a.p.source, "caller");
 	if (!strstr(err, "more than") || !strstr(err, "ignored"))
@@ -311,7 +289,7 @@ static void config_size_bounded(void **state)
 	free((char *)a.file);
 
 	a.file = big_token_file((1u << 20) - 1);
-	err = stderr_of(open_with_args, &a);
+	err = tc_stderr_of(open_with_args, &a);
 	assert_int_equal(a.p.defer, VWS_DEFER_NEVER);
 	expect_source_file(&a.p, a.file);
 	assert_string_equal(err, "");
@@ -346,7 +324,7 @@ static void config_regular_files_only(void **state)
 	/* a watchdog, not a wait: before the fix this call never returned */
 	signal(SIGALRM, config_watchdog);
 	alarm(30);
-	err = stderr_of(open_with_args, &a);
+	err = tc_stderr_of(open_with_args, &a);
 	alarm(0);
 	signal(SIGALRM, SIG_DFL);
 	assert_string_equal(a.p.source, "caller");
@@ -355,7 +333,7 @@ static void config_regular_files_only(void **state)
 	unlink(fifo);
 
 	a.file = "/dev/zero";
-	err = stderr_of(open_with_args, &a);
+	err = tc_stderr_of(open_with_args, &a);
 	assert_string_equal(a.p.source, "caller");
 	assert_non_null(strstr(err, "not a regular file"));
 	rmdir(dir);
@@ -407,7 +385,7 @@ static void config_long_paths(void **state)
 	too_long[PATH_MAX + 10] = '\0';
 	setenv("XDG_CONFIG_HOME", too_long, 1);
 	a.file = NULL;
-	err = stderr_of(open_with_args, &a);
+	err = tc_stderr_of(open_with_args, &a);
 	unsetenv("XDG_CONFIG_HOME");
 	assert_string_not_equal(a.p.source, "");
 	assert_null(strstr(a.p.source, "xxxx"));

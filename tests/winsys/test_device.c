@@ -287,37 +287,6 @@ static void budget(void **state)
 	vws_device_unref(dev);
 }
 
-/* Runs one device creation with stderr captured; returns what was logged
- * (static buffer) and the creation's result in *ret. */
-static const char *captured(const char *debug, struct vws_device_create_info ci, int *ret)
-{
-	static char buf[4096];
-	struct vws_device *dev = NULL;
-	char *path = tc_write_temp("");
-	int fd = open(path, O_RDWR | O_CLOEXEC), saved = dup(2);
-	ssize_t n;
-
-	assert_true(fd >= 0 && saved >= 0);
-	if (debug)
-		setenv("VWS_DEBUG", debug, 1);
-	else
-		unsetenv("VWS_DEBUG");
-	fflush(stderr);
-	dup2(fd, 2);
-	*ret = tw_try_open(&ci, &dev);
-	fflush(stderr);
-	dup2(saved, 2);
-	close(saved);
-	unsetenv("VWS_DEBUG");
-	if (dev)
-		vws_device_unref(dev);
-	n = pread(fd, buf, sizeof(buf) - 1, 0);
-	buf[n > 0 ? n : 0] = '\0';
-	close(fd);
-	unlink(path);
-	free(path);
-	return buf;
-}
 
 /* VWS_DEBUG=init says why a device failed; nothing is printed without it. */
 static void debug_log(void **state)
@@ -325,26 +294,26 @@ static void debug_log(void **state)
 	const char *log;
 	int ret;
 
-	log = captured("init", (struct vws_device_create_info){ .path = "/dev/null" }, &ret);
+	log = tw_open_log("init", (struct vws_device_create_info){ .path = "/dev/null" }, &ret);
 	assert_int_equal(ret, -ENODEV);
 	assert_non_null(strstr(log, "vws: init: /dev/null: not a DRM device"));
-	log = captured("config,init", (struct vws_device_create_info){
+	log = tw_open_log("config,init", (struct vws_device_create_info){
 			       .capset_id = VIRTGPU_CAPSET_DRM }, &ret);
 	assert_int_equal(ret, -EOPNOTSUPP);
 	assert_non_null(strstr(log, "capset 6 not offered"));
-	log = captured("all", (struct vws_device_create_info){ .capset_id = VIRTGPU_CAPSET_VENUS },
+	log = tw_open_log("all", (struct vws_device_create_info){ .capset_id = VIRTGPU_CAPSET_VENUS },
 		       &ret);
 	assert_int_equal(ret, 0);
 	assert_non_null(strstr(log, "vws: init: hint support validated"));
 	assert_non_null(strstr(log, "vws: config: defer policy auto (from default)"));
 	/* Quiet by default, on failure and on success. */
-	log = captured(NULL, (struct vws_device_create_info){ .path = "/dev/null" }, &ret);
+	log = tw_open_log(NULL, (struct vws_device_create_info){ .path = "/dev/null" }, &ret);
 	assert_string_equal(log, "");
-	log = captured(NULL, (struct vws_device_create_info){ .capset_id = VIRTGPU_CAPSET_VENUS },
+	log = tw_open_log(NULL, (struct vws_device_create_info){ .capset_id = VIRTGPU_CAPSET_VENUS },
 		       &ret);
 	assert_string_equal(log, "");
 	/* Only categories asked for. */
-	log = captured("bo", (struct vws_device_create_info){ .path = "/dev/null" }, &ret);
+	log = tw_open_log("bo", (struct vws_device_create_info){ .path = "/dev/null" }, &ret);
 	assert_string_equal(log, "");
 }
 

@@ -37,32 +37,6 @@ drmVersionPtr drmGetVersion(int fd)
 	return v;
 }
 
-static const char *log_of_create(struct vws_device_create_info ci, int *ret)
-{
-	static char buf[4096];
-	struct vws_device *dev = NULL;
-	char *path = tc_write_temp("");
-	int fd = open(path, O_RDWR | O_CLOEXEC), saved = dup(2);
-	ssize_t n;
-
-	assert_true(fd >= 0 && saved >= 0);
-	setenv("VWS_DEBUG", "init", 1);
-	fflush(stderr);
-	dup2(fd, 2);
-	*ret = tw_try_open(&ci, &dev);
-	fflush(stderr);
-	dup2(saved, 2);
-	close(saved);
-	unsetenv("VWS_DEBUG");
-	if (dev)
-		vws_device_unref(dev);
-	n = pread(fd, buf, sizeof(buf) - 1, 0);
-	buf[n > 0 ? n : 0] = '\0';
-	close(fd);
-	unlink(path);
-	free(path);
-	return buf;
-}
 
 static void wrong_driver(void **state)
 {
@@ -71,12 +45,12 @@ static void wrong_driver(void **state)
 
 	fake_driver = "i915";
 	/* The path given: -ENODEV, and the log names the driver found. */
-	log = log_of_create((struct vws_device_create_info){ .path = "/dev/dri/renderD128" },
+	log = tw_open_log("init", (struct vws_device_create_info){ .path = "/dev/dri/renderD128" },
 			    &ret);
 	assert_int_equal(ret, -ENODEV);
 	assert_non_null(strstr(log, "DRM driver is 'i915', not virtio_gpu"));
 	/* The scan skips it, and says what it saw. */
-	log = log_of_create((struct vws_device_create_info){ .capset_id = VIRTGPU_CAPSET_VENUS },
+	log = tw_open_log("init", (struct vws_device_create_info){ .capset_id = VIRTGPU_CAPSET_VENUS },
 			    &ret);
 	assert_int_equal(ret, -ENODEV);
 	assert_non_null(strstr(log, "/dev/dri/renderD128: DRM driver is 'i915'"));
@@ -84,7 +58,7 @@ static void wrong_driver(void **state)
 	fake_driver = NULL;
 
 	/* Sanity: the wrapper passes the real answer through. */
-	log = log_of_create((struct vws_device_create_info){ .capset_id = VIRTGPU_CAPSET_VENUS },
+	log = tw_open_log("init", (struct vws_device_create_info){ .capset_id = VIRTGPU_CAPSET_VENUS },
 			    &ret);
 	assert_int_equal(ret, 0);
 }

@@ -43,6 +43,36 @@ int tw_try_open(const struct vws_device_create_info *extra, struct vws_device **
 	return vws_device_create(&ci, dev);
 }
 
+struct tw_open_call {
+	struct vws_device_create_info ci;
+	int ret;
+};
+
+static void tw_open_and_drop(void *arg)
+{
+	struct tw_open_call *c = arg;
+	struct vws_device *dev = NULL;
+
+	c->ret = tw_try_open(&c->ci, &dev);
+	if (dev)
+		vws_device_unref(dev);
+}
+
+const char *tw_open_log(const char *debug, struct vws_device_create_info ci, int *ret)
+{
+	struct tw_open_call c = { .ci = ci };
+	const char *log;
+
+	if (debug)
+		setenv("VWS_DEBUG", debug, 1);
+	else
+		unsetenv("VWS_DEBUG");
+	log = tc_stderr_of(tw_open_and_drop, &c);
+	unsetenv("VWS_DEBUG");
+	*ret = c.ret;
+	return log;
+}
+
 struct vws_device *tw_open(uint32_t capset_id, enum vws_defer_policy defer)
 {
 	struct vws_device_create_info ci = {

@@ -42,6 +42,9 @@ const char *tw_gen(void **state);
 /* Device with capset Venus (or capset_id) and the caller's policy. */
 struct vws_device *tw_open(uint32_t capset_id, enum vws_defer_policy defer);
 int tw_try_open(const struct vws_device_create_info *extra, struct vws_device **dev);
+/* tw_try_open with VWS_DEBUG=debug (unset: NULL) and the device dropped at
+ * once: what it logged (tc_stderr_of's buffer) and its result in *ret. */
+const char *tw_open_log(const char *debug, struct vws_device_create_info ci, int *ret);
 
 /* A host memory object on the model's host: the CREATE_MEM command. */
 void tw_host_mem_cmd(uint32_t cmd[VGSHIM_CMD_CREATE_MEM_LEN], uint64_t blob_id,
