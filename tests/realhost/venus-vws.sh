@@ -49,8 +49,9 @@ live_of() { # what a run left alive in the model
 }
 why() { tail -1 "$work/$1.err"; }
 
-# vkrun NAME VK-RUN-OPTIONS... -- COMMAND...: Venus-on-vws, with a timeout;
-# output in $work/NAME.{out,err,stats,status}
+# vkrun NAME VK-RUN-OPTIONS... -- COMMAND...: Venus-on-vws (a --driver in
+# the options wins: vk-run.sh takes the last), with a timeout; output in
+# $work/NAME.{out,err,stats,status}
 vkrun() {
 	local name=$1; shift
 	VGSHIM_STATS=$work/$name.stats timeout -k 5 "$T" bash "$ROOT/scripts/vk-run.sh" \
@@ -256,14 +257,11 @@ for cfg in fixed:auto v2:always; do
 done
 # The same program on stock Venus on that host: export works there too
 # (its exportable memory is created, and mapped, at allocation).
-name=export-stock
-if VGSHIM_STATS=$work/$name.stats timeout -k 5 "$T" bash "$ROOT/scripts/vk-run.sh" \
-	--driver stock --host udmabuf --kernel fixed -- \
-	"$roundtrip" --buffers 2 --map 1 --size $MiB --export 2 >"$work/$name.out" 2>"$work/$name.err" &&
-   ok_line "$name"; then
+if vkrun export-stock --driver stock --host udmabuf --kernel fixed -- \
+	"$roundtrip" --buffers 2 --map 1 --size $MiB --export 2 && ok_line export-stock; then
 	result PASS stock-fixed/export-unmapped "stock Venus exports on the same host: the GPU's data read through the dma-bufs"
 else
-	result FAIL stock-fixed/export-unmapped "$(why "$name")"
+	result FAIL stock-fixed/export-unmapped "$(why export-stock)"
 fi
 
 # 6. vk-membench's region phase on both drivers (scripts/venus-bench.sh):

@@ -187,9 +187,9 @@ static int vgshim_udmabuf_is_device(int fd)
 }
 
 /* The kernel's order: the list's own limits, then each item's fd, seals
- * and range. */
+ * and range. *first_size: the first item's memfd's size. */
 static int vgshim_udmabuf_check(uint32_t flags, const struct udmabuf_create_item *items,
-				uint32_t count)
+				uint32_t count, uint64_t *first_size)
 {
 	long page = sysconf(_SC_PAGESIZE);
 	uint64_t total = 0;
@@ -221,6 +221,8 @@ static int vgshim_udmabuf_check(uint32_t flags, const struct udmabuf_create_item
 		if (items[i].offset > (uint64_t)st.st_size ||
 		    items[i].size > (uint64_t)st.st_size - items[i].offset)
 			return -EINVAL;
+		if (i == 0)
+			*first_size = (uint64_t)st.st_size;
 	}
 	return 0;
 }
@@ -228,15 +230,14 @@ static int vgshim_udmabuf_check(uint32_t flags, const struct udmabuf_create_item
 static int vgshim_udmabuf_create(uint32_t flags, const struct udmabuf_create_item *items,
 				 uint32_t count)
 {
+	uint64_t memfd_size = 0;
 	char link[64];
-	struct stat st;
 	int ret, fd;
 
-	ret = vgshim_udmabuf_check(flags, items, count);
+	ret = vgshim_udmabuf_check(flags, items, count, &memfd_size);
 	if (ret)
 		return ret;
-	if (count != 1 || items[0].offset != 0 || fstat((int)items[0].memfd, &st) != 0 ||
-	    items[0].size != (uint64_t)st.st_size) {
+	if (count != 1 || items[0].offset != 0 || items[0].size != memfd_size) {
 		fprintf(stderr,
 			"vgshim-udmabuf: only a buffer of one whole memfd is modelled "
 			"(%u item(s), first at %llu + %llu)\n",
