@@ -96,8 +96,10 @@ out=$(cd "$out" && pwd)
 deqp_src=${DEQP_VK:-}
 [ -n "$deqp_src" ] || deqp_src=$ROOT/../shared/deqp/deqp-vk.xz
 if [ ! -f "$deqp_src" ]; then
+	given="is not set"
+	[ -n "${DEQP_VK:-}" ] && given="= $DEQP_VK is not a file"
 	cat >&2 <<EOF
-conformance: no deqp-vk (DEQP_VK ${DEQP_VK:+= $DEQP_VK is not a file}${DEQP_VK:-is not set}, and no CI copy at $ROOT/../shared/deqp/deqp-vk.xz):
+conformance: no deqp-vk (DEQP_VK $given, and no CI copy at $ROOT/../shared/deqp/deqp-vk.xz):
 the conformance stage is skipped. To get deqp-vk, build the Khronos Vulkan CTS
 (VK-GL-CTS, tag vulkan-cts-1.3.5.2): python3 external/fetch_sources.py, then
 cmake -B build -DDEQP_TARGET=default && cmake --build build --target deqp-vk,
